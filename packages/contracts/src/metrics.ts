@@ -1,0 +1,38 @@
+/** Prometheus metrics: one registry per service with process defaults and HTTP timings. */
+import type { Hono, MiddlewareHandler } from "hono";
+import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export function createMetrics(service: string): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+export function metricsRoute(app: Hono<any>, registry: Registry): void {
+  app.get("/metrics", async (c) => c.text(await registry.metrics(), 200, { "content-type": registry.contentType }));
+}
+
+/** Request count and duration by method, route pattern and status. */
+export function httpMetrics(registry: Registry): MiddlewareHandler {
+  const duration = new Histogram({
+    name: "http_request_duration_seconds",
+    help: "HTTP request duration",
+    labelNames: ["method", "route", "status"],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  return async (c, next) => {
+    const end = duration.startTimer();
+    await next();
+    end({ method: c.req.method, route: c.req.routePath, status: String(c.res.status) });
+  };
+}
+
+export function counter(registry: Registry, name: string, help: string, labelNames: string[] = []): Counter {
+  return new Counter({ name, help, labelNames, registers: [registry] });
+}
+
+export function histogram(registry: Registry, name: string, help: string, labelNames: string[] = [], buckets?: number[]): Histogram {
+  return new Histogram({ name, help, labelNames, registers: [registry], ...(buckets ? { buckets } : {}) });
+}

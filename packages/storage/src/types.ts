@@ -1,0 +1,19 @@
+/** Where original and processed images live. One interface, one implementation per backend. */
+export type ImageKind = "original" | "processed";
+
+export interface SaveOptions {
+  kind: ImageKind;
+  /** MIME type of `bytes`, e.g. image/png. */
+  contentType: string;
+  signal?: AbortSignal;
+}
+
+export interface ImageStorage {
+  readonly name: "local" | "cloudinary";
+  /** Stores the bytes and returns the public URL under which they can be fetched. */
+  save(bytes: Uint8Array, options: SaveOptions): Promise<{ url: string }>;
+  /** True when `url` points at this storage (the only URLs the worker will read). */
+  owns(url: string): boolean;
+  /** Reads an image this storage owns; rejects any other URL with a PermanentError. */
+  load(url: string, signal?: AbortSignal): Promise<Uint8Array>;
+}

@@ -1,0 +1,71 @@
+/** ai-worker: consumes `ai-processing`. Wiring only; health and metrics on PORT. */
+import {
+  assetModel, connectMongo, createLogger, createMetrics, exitOnStartupError, handleShutdown, healthRoutes, loadConfig, metricsRoute, mongoIsUp,
+  redisConnection,
+} from "@pipeline/contracts";
+import { LocalStorage, createStorage } from "@pipeline/storage";
+import { Hono } from "hono";
+import { workerConfigSchema } from "./config.ts";
+import { WorkerMetrics } from "./metrics.ts";
+import { OutcomePublisher } from "./outcomes.ts";
+import { createAnalyzer, createBackgroundRemover } from "./providers-factory.ts";
+import { WorkerAssetRepository } from "./repository.ts";
+import { createAiWorker } from "./worker.ts";
+
+const logger = createLogger("ai-worker");
+try {
+  const config = loadConfig(workerConfigSchema);
+  logger.level = config.LOG_LEVEL;
+  const storage = createStorage(config);
+  const remover = createBackgroundRemover(config);
+  const analyzer = createAnalyzer(config);
+  const mongo = await connectMongo(config.MONGO_URL, logger);
+  const redis = redisConnection(config.REDIS_URL, "worker");
+  redis.on("error", (error) => logger.warn({ err: error.message }, "redis error"));
+  const registry = createMetrics("ai-worker");
+  const outcomes = new OutcomePublisher(redis, config.QUEUE_PREFIX);
+  const aiWorker = createAiWorker(
+    {
+      connection: redis,
+      prefix: config.QUEUE_PREFIX,
+      concurrency: config.WORKER_CONCURRENCY,
+      lockDurationMs: config.WORKER_LOCK_MS,
+      stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS,
+      maxStalledCount: config.WORKER_MAX_STALLED_COUNT,
+    },
+    {
+      repository: new WorkerAssetRepository(assetModel(mongo)),
+      storage,
+      remover,
+      analyzer,
+      outcomes,
+      metrics: new WorkerMetrics(registry),
+      logger,
+      timeoutMs: config.JOB_TIMEOUT_MS,
+      ...(storage instanceof LocalStorage ? { localStorageBase: storage.baseUrl } : {}),
+    },
+  );
+
+  let server: ReturnType<typeof Bun.serve> | undefined;
+  const { isShuttingDown } = handleShutdown(logger, config.SHUTDOWN_TIMEOUT_MS, [
+    // Leave a quarter of the deadline to hand jobs back and close connections.
+    { name: "worker", close: () => aiWorker.close(Math.floor(config.SHUTDOWN_TIMEOUT_MS * 0.75)) },
+    { name: "outcomes", close: () => outcomes.close() },
+    { name: "analyzer", close: () => analyzer.close?.() },
+    { name: "http", close: () => server?.stop(true) },
+    { name: "redis", close: () => redis.quit() },
+    { name: "mongo", close: () => mongo.close() },
+  ]);
+  const app = new Hono();
+  healthRoutes(
+    app,
+    { mongo: () => mongoIsUp(mongo), redis: async () => (await redis.ping()) === "PONG", worker: async () => aiWorker.worker.isRunning() },
+    isShuttingDown,
+  );
+  metricsRoute(app, registry);
+  server = Bun.serve({ port: config.PORT, fetch: app.fetch });
+  aiWorker.start();
+  logger.info({ port: server.port, concurrency: config.WORKER_CONCURRENCY, remover: remover.name, analyzer: analyzer.name }, "ai-worker started");
+} catch (error) {
+  exitOnStartupError(logger, error);
+}

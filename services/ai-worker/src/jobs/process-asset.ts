@@ -1,0 +1,122 @@
+/**
+ * The `ai-processing` job handler: download the original, remove the
+ * background, extract metadata, store the cut-out, set the Asset `active`,
+ * publish the outcome. Failures retry (transient) or fail at once
+ * (permanent); the last failure sets the Asset `failed` and tells its owner.
+ */
+import { PermanentError, jobDataSchemaFor, type JobData, type Logger } from "@pipeline/contracts";
+import type { ImageStorage } from "@pipeline/storage";
+import { DelayedError, type Job, UnrecoverableError } from "bullmq";
+import { withAttemptSignal } from "../attempt.ts";
+import { type Stage, failureReason, isPermanent } from "../failures.ts";
+import type { WorkerMetrics } from "../metrics.ts";
+import type { OutcomePublisher } from "../outcomes.ts";
+import type { BackgroundRemover, MetadataAnalyzer } from "../providers.ts";
+import type { WorkerAssetRepository } from "../repository.ts";
+
+export interface ProcessAssetDeps {
+  repository: WorkerAssetRepository;
+  storage: ImageStorage;
+  remover: BackgroundRemover;
+  analyzer: MetadataAnalyzer;
+  outcomes: OutcomePublisher;
+  metrics: WorkerMetrics;
+  logger: Logger;
+  timeoutMs: number;
+  /** Base URL of local storage: the one non-HTTPS imageUrl allowed. */
+  localStorageBase?: string;
+  /** Fires when the worker shuts down: in-flight attempts are handed back, not counted as failures. */
+  shutdownSignal: AbortSignal;
+}
+
+export function processAssetJob(deps: ProcessAssetDeps) {
+  const schema = jobDataSchemaFor(deps.localStorageBase);
+
+  return async function processAsset(job: Job<JobData>, token?: string): Promise<{ status: string }> {
+    const jobId = job.id as string;
+    const attemptNumber = job.attemptsMade + 1;
+    const log = deps.logger.child({ jobId, assetId: (job.data as Partial<JobData>)?.assetId, attempt: attemptNumber });
+    let stage: Stage = "validating";
+    try {
+      const data = schema.safeParse(job.data);
+      if (!data.success) throw new PermanentError(`invalid job data: ${data.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+      const { assetId } = data.data;
+
+      stage = "loading";
+      const asset = await deps.repository.findById(assetId);
+      if (!asset) throw new PermanentError(`asset ${assetId} does not exist`);
+      if (asset.processingJobId !== jobId) {
+        log.info({ current: asset.processingJobId }, "job superseded by a newer run; skipping");
+        return { status: "superseded" };
+      }
+      if (asset.status !== "processing") {
+        // This run already finished (a crash after the update, a duplicate): make sure its outcome went out, once.
+        stage = "publishing";
+        await deps.outcomes.publish(asset, jobId);
+        log.info({ status: asset.status }, "asset already final; outcome re-published idempotently");
+        return { status: asset.status };
+      }
+      await job.updateData({ ...data.data, attempt: attemptNumber }).catch(() => undefined);
+
+      const result = await withAttemptSignal(deps.timeoutMs, deps.shutdownSignal, async (signal) => {
+        stage = "downloading";
+        const original = await deps.metrics.time("download", () => deps.storage.load(data.data.imageUrl, signal));
+        stage = "background";
+        const cutout = await deps.metrics.time("background", () => deps.remover.remove({ original, originalUrl: data.data.imageUrl, signal }));
+        stage = "analysis";
+        const metadata = await deps.metrics.time("analysis", () => deps.analyzer.analyze({ original, cutout, category: data.data.category, signal }));
+        stage = "storing";
+        const { url: processedUrl } = await deps.metrics.time("store", () => deps.storage.save(cutout, { kind: "processed", contentType: "image/png", signal }));
+        return { processedUrl, metadata };
+      });
+
+      stage = "saving";
+      await deps.repository.markActive(assetId, jobId, result);
+      stage = "publishing";
+      const final = await deps.repository.findById(assetId);
+      if (final?.processingJobId === jobId) await deps.outcomes.publish(final, jobId);
+      deps.metrics.jobs.inc({ outcome: "completed" });
+      log.info({ status: final?.status }, "job completed");
+      return { status: final?.status ?? "unknown" };
+    } catch (error) {
+      if (deps.shutdownSignal.aborted && !isPermanent(error)) {
+        // Hand the job back without spending an attempt; another replica (or this one, restarted) takes it.
+        await job.moveToDelayed(Date.now(), token);
+        log.info({ stage }, "worker shutting down; job handed back");
+        throw new DelayedError();
+      }
+      const permanent = isPermanent(error);
+      const last = permanent || attemptNumber >= (job.opts.attempts ?? 1);
+      log.warn({ err: error, stage, permanent, last }, "attempt failed");
+      if (last) await finalizeFailure(deps, job, failureReason(error, stage, attemptNumber), log);
+      if (permanent) throw new UnrecoverableError(error instanceof Error ? error.message : String(error));
+      throw error;
+    }
+  };
+}
+
+/**
+ * Terminal failure: the Asset becomes `failed` with the reason and its owner
+ * is told once. Idempotent, so the worker's `failed` listener can call it too
+ * (jobs that failed by stalling never reach the handler's catch).
+ */
+export async function finalizeFailure(
+  deps: Pick<ProcessAssetDeps, "repository" | "outcomes" | "metrics">,
+  job: Job,
+  reason: string,
+  log: Logger,
+): Promise<void> {
+  const jobId = job.id as string;
+  const assetId = (job.data as Partial<JobData> | undefined)?.assetId;
+  if (typeof assetId !== "string") return;
+  const changed = await deps.repository.markFailed(assetId, jobId, reason);
+  const asset = await deps.repository.findById(assetId).catch(() => null);
+  if (!asset || asset.status !== "failed") return;
+  // Publish only for the run whose failure this is (or a run the Asset never recorded, with broken data).
+  if (asset.processingJobId && asset.processingJobId !== jobId) return;
+  await deps.outcomes.publish(asset, jobId);
+  if (changed) {
+    deps.metrics.jobs.inc({ outcome: "failed" });
+    log.warn({ reason }, "job failed for good; asset marked failed");
+  }
+}

@@ -1,0 +1,22 @@
+/** What an operator watches on a worker: jobs by outcome and time per stage. */
+import { counter, histogram } from "@pipeline/contracts";
+import type { Counter, Histogram, Registry } from "prom-client";
+
+export class WorkerMetrics {
+  readonly jobs: Counter;
+  private readonly stages: Histogram;
+
+  constructor(registry: Registry) {
+    this.jobs = counter(registry, "ai_jobs_total", "AI jobs finished, by outcome", ["outcome"]);
+    this.stages = histogram(registry, "ai_stage_duration_seconds", "Time per processing stage", ["stage"], [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60]);
+  }
+
+  async time<T>(stage: string, run: () => Promise<T>): Promise<T> {
+    const end = this.stages.startTimer({ stage });
+    try {
+      return await run();
+    } finally {
+      end();
+    }
+  }
+}

@@ -1,0 +1,32 @@
+/** The two AI stages the worker runs, each with a local and a hosted implementation. */
+import type { Category, ExtractedMetadata } from "@pipeline/contracts/schemas";
+
+export interface BackgroundRemovalInput {
+  /** The original image's bytes (JPEG, PNG or WebP). */
+  original: Uint8Array;
+  /** Where the original is stored (hosted removers transform it by URL). */
+  originalUrl: string;
+  signal: AbortSignal;
+}
+
+export interface BackgroundRemover {
+  readonly name: string;
+  /** Returns a PNG with an alpha channel: the item kept, the background transparent. */
+  remove(input: BackgroundRemovalInput): Promise<Uint8Array>;
+}
+
+export interface AnalysisInput {
+  original: Uint8Array;
+  /** PNG with alpha from the background remover. */
+  cutout: Uint8Array;
+  category: Category;
+  signal: AbortSignal;
+}
+
+export interface MetadataAnalyzer {
+  readonly name: string;
+  /** Brand, model and colorway with honest confidences; `{value: null, confidence: 0}` when unknown. */
+  analyze(input: AnalysisInput): Promise<ExtractedMetadata>;
+  /** Releases long-lived resources (an OCR worker, say) at shutdown. */
+  close?(): Promise<void>;
+}

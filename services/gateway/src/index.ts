@@ -1,0 +1,40 @@
+/** Gateway: the public HTTP edge. Wiring only. */
+import { createLogger, createMetrics, exitOnStartupError, handleShutdown, internalSecret, loadConfig, redisConnection } from "@pipeline/contracts";
+import { LocalStorage, createStorage } from "@pipeline/storage";
+import { createGatewayApp } from "./app.ts";
+import { gatewayConfigSchema } from "./config.ts";
+
+const logger = createLogger("gateway");
+try {
+  const config = loadConfig(gatewayConfigSchema);
+  logger.level = config.LOG_LEVEL;
+  const storage = createStorage(config);
+  const redis = redisConnection(config.REDIS_URL, "producer");
+  redis.on("error", (error) => logger.warn({ err: error.message }, "redis error"));
+  const ingestReady = async () => (await fetch(`${config.INGEST_URL}/readyz`, { signal: AbortSignal.timeout(2000) })).ok;
+
+  let server: ReturnType<typeof Bun.serve> | undefined;
+  const { isShuttingDown } = handleShutdown(logger, config.SHUTDOWN_TIMEOUT_MS, [
+    { name: "http", close: () => server?.stop(false) },
+    { name: "redis", close: () => redis.quit() },
+  ]);
+  const app = createGatewayApp({
+    logger,
+    metrics: createMetrics("gateway"),
+    redis,
+    localStorage: storage instanceof LocalStorage ? storage : null,
+    jwtSecret: config.JWT_SECRET,
+    internalSecret: await internalSecret(config.JWT_SECRET, config.INTERNAL_SECRET),
+    ingestUrl: config.INGEST_URL,
+    upstreamTimeoutMs: config.UPSTREAM_TIMEOUT_MS,
+    rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
+    keyPrefix: config.QUEUE_PREFIX,
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    readiness: { ingest: ingestReady, redis: async () => (await redis.ping()) === "PONG" },
+    isShuttingDown,
+  });
+  server = Bun.serve({ port: config.PORT, fetch: app.fetch, maxRequestBodySize: config.MAX_BODY_BYTES + 1024 * 1024 });
+  logger.info({ port: server.port, ingest: config.INGEST_URL }, "gateway listening");
+} catch (error) {
+  exitOnStartupError(logger, error);
+}

@@ -1,0 +1,31 @@
+/** Ingest's HTTP app: health, metrics, and the gateway-only /api routes. */
+import { type Logger, type ReadinessCheck, healthRoutes, httpMetrics, jsonErrors, metricsRoute, requestLog } from "@pipeline/contracts";
+import { Hono } from "hono";
+import { requestId } from "hono/request-id";
+import type { Registry } from "prom-client";
+import type { AssetsService } from "./assets-service.ts";
+import { type IngestEnv, requireGateway } from "./auth.ts";
+import type { AssetRepository } from "./repository.ts";
+import { assetRoutes } from "./routes/assets.ts";
+
+export interface IngestDeps {
+  logger: Logger;
+  metrics: Registry;
+  service: AssetsService;
+  repository: AssetRepository;
+  internalSecret: string;
+  maxImageBytes: number;
+  readiness: Record<string, ReadinessCheck>;
+  isShuttingDown: () => boolean;
+}
+
+export function createIngestApp(deps: IngestDeps) {
+  const app = new Hono<IngestEnv>();
+  app.use(requestId(), requestLog(deps.logger), httpMetrics(deps.metrics));
+  jsonErrors(app, deps.logger);
+  healthRoutes(app, deps.readiness, deps.isShuttingDown);
+  metricsRoute(app, deps.metrics);
+  app.use("/api/*", requireGateway(deps.internalSecret));
+  app.route("/api/assets", assetRoutes(deps));
+  return app;
+}

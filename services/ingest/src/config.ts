@@ -1,0 +1,17 @@
+import { baseConfigSchema, jobConfigSchema, jwtConfigSchema, mongoConfigSchema, port } from "@pipeline/contracts";
+import { storageConfigSchema } from "@pipeline/storage";
+import { z } from "zod";
+
+export const ingestConfigSchema = baseConfigSchema
+  .extend(mongoConfigSchema.shape)
+  .extend(jobConfigSchema.shape)
+  .extend(storageConfigSchema.shape)
+  .extend(jwtConfigSchema.shape)
+  .extend({
+    PORT: port(3001),
+    /** Secret of the gateway's internal tokens; derived from JWT_SECRET when unset. */
+    INTERNAL_SECRET: z.string().min(16).optional(),
+    /** Largest accepted image, in bytes (10 MB). */
+    MAX_IMAGE_BYTES: z.coerce.number().int().positive().default(10 * 1024 * 1024),
+  });
+export type IngestConfig = z.infer<typeof ingestConfigSchema>;

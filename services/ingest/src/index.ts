@@ -1,0 +1,48 @@
+/** Ingest: validates uploads, stores originals, creates Assets, queues AI jobs. Wiring only. */
+import {
+  assetModel, connectMongo, createLogger, createMetrics, exitOnStartupError, handleShutdown, internalSecret, loadConfig, mongoIsUp, redisConnection,
+} from "@pipeline/contracts";
+import { LocalStorage, createStorage } from "@pipeline/storage";
+import { createIngestApp } from "./app.ts";
+import { AssetsService } from "./assets-service.ts";
+import { ingestConfigSchema } from "./config.ts";
+import { AiJobProducer } from "./queue.ts";
+import { AssetRepository } from "./repository.ts";
+
+const logger = createLogger("ingest");
+try {
+  const config = loadConfig(ingestConfigSchema);
+  logger.level = config.LOG_LEVEL;
+  const storage = createStorage(config);
+  const mongo = await connectMongo(config.MONGO_URL, logger);
+  const assets = assetModel(mongo);
+  await assets.init();
+  const redis = redisConnection(config.REDIS_URL, "producer");
+  redis.on("error", (error) => logger.warn({ err: error.message }, "redis error"));
+  const producer = new AiJobProducer(redis, config.QUEUE_PREFIX, config, storage instanceof LocalStorage ? storage.baseUrl : undefined);
+  const repository = new AssetRepository(assets);
+  const service = new AssetsService(repository, storage, producer, logger);
+
+  let server: ReturnType<typeof Bun.serve> | undefined;
+  const { isShuttingDown } = handleShutdown(logger, config.SHUTDOWN_TIMEOUT_MS, [
+    { name: "http", close: () => server?.stop(false) },
+    { name: "queue", close: () => producer.close() },
+    { name: "redis", close: () => redis.quit() },
+    { name: "mongo", close: () => mongo.close() },
+  ]);
+  const app = createIngestApp({
+    logger,
+    metrics: createMetrics("ingest"),
+    service,
+    repository,
+    internalSecret: await internalSecret(config.JWT_SECRET, config.INTERNAL_SECRET),
+    maxImageBytes: config.MAX_IMAGE_BYTES,
+    readiness: { mongo: () => mongoIsUp(mongo), redis: async () => (await redis.ping()) === "PONG" },
+    isShuttingDown,
+  });
+  // The body limit of the multipart upload: the image plus room for the form's other parts.
+  server = Bun.serve({ port: config.PORT, fetch: app.fetch, maxRequestBodySize: config.MAX_IMAGE_BYTES + 1024 * 1024 });
+  logger.info({ port: server.port }, "ingest listening");
+} catch (error) {
+  exitOnStartupError(logger, error);
+}

@@ -1,0 +1,40 @@
+/** The producer side of `ai-processing`: validated job data, the seed's options, one job per asset run. */
+import { AI_QUEUE, DependencyError, aiJobOptions, jobDataSchemaFor, type JobConfig, type JobData } from "@pipeline/contracts";
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+
+export const AI_JOB_NAME = "analyze-asset";
+
+export class AiJobProducer {
+  readonly queue: Queue<JobData>;
+  private readonly schema;
+
+  constructor(connection: Redis, prefix: string, private readonly config: JobConfig, localStorageBase?: string) {
+    this.queue = new Queue<JobData>(AI_QUEUE, { connection, prefix });
+    this.schema = jobDataSchemaFor(localStorageBase);
+  }
+
+  /** Validates and enqueues; the job id makes a second enqueue for the same run a no-op. */
+  async enqueue(data: JobData, jobId: string): Promise<void> {
+    const valid = this.schema.parse(data);
+    try {
+      await this.queue.add(AI_JOB_NAME, valid, { ...aiJobOptions(this.config), jobId });
+    } catch (error) {
+      throw new DependencyError("queue", error);
+    }
+  }
+
+  /**
+   * A failed job stays in BullMQ under its id for the removeOnFail age; a retry
+   * uses a new id, so the old failed job is only removed from the failed set
+   * once the new run is queued (operators keep the history until then).
+   */
+  async removeFinished(jobId: string): Promise<void> {
+    const job = await this.queue.getJob(jobId);
+    if (job && (await job.isFailed())) await job.remove().catch(() => undefined);
+  }
+
+  close() {
+    return this.queue.close();
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * A stack of real service processes for one test file: its own database,
+ * queue prefix, storage folder and ports, so test files cannot disturb each
+ * other. Services can be added (replicas), killed and restarted.
+ */
+import type { Subprocess } from "bun";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import mongoose from "mongoose";
+import { Redis } from "ioredis";
+import { type ServiceName, freePort, spawnService, stopProcess, waitForHttp } from "../../scripts/lib/processes.ts";
+
+export const TEST_JWT_SECRET = "test-secret-0123456789abcdef";
+
+export interface ServiceHandle {
+  name: ServiceName;
+  port: number;
+  url: string;
+  proc: Subprocess;
+}
+
+export interface StackOptions {
+  /** Which services to start, in order (default: all four). */
+  services?: ServiceName[];
+  env?: Record<string, string>;
+  /** Print the services' logs (default: only with TEST_LOGS=1). */
+  logs?: boolean;
+}
+
+export class Stack {
+  readonly id = `t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  readonly storageDir = mkdtempSync(join(tmpdir(), "pipeline-media-"));
+  readonly mongoUrl: string;
+  readonly services: ServiceHandle[] = [];
+  readonly env: Record<string, string>;
+  private readonly logs: boolean;
+  gatewayPort = 0;
+
+  constructor(options: StackOptions = {}) {
+    const base = process.env.TEST_MONGO_BASE;
+    if (!base) throw new Error("TEST_MONGO_BASE is not set: run the tests with `bun run test` (test/setup.ts preloads the database)");
+    this.mongoUrl = `${base}/${this.id}`;
+    this.logs = options.logs ?? process.env.TEST_LOGS === "1";
+    this.env = {
+      JWT_SECRET: TEST_JWT_SECRET,
+      MONGO_URL: this.mongoUrl,
+      REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
+      QUEUE_PREFIX: this.id,
+      STORAGE_DIR: this.storageDir,
+      LOG_LEVEL: this.logs ? "debug" : "warn",
+      ...options.env,
+    };
+  }
+
+  static async start(options: StackOptions = {}): Promise<Stack> {
+    const stack = new Stack(options);
+    stack.gatewayPort = await freePort();
+    stack.env.PUBLIC_URL = `http://127.0.0.1:${stack.gatewayPort}`;
+    for (const name of options.services ?? (["ingest", "ai-worker", "notifier", "gateway"] as ServiceName[])) {
+      await stack.add(name);
+    }
+    return stack;
+  }
+
+  /** Starts one more replica of `name` (the first gateway takes the stack's public port). */
+  async add(name: ServiceName, env: Record<string, string> = {}): Promise<ServiceHandle> {
+    const port = name === "gateway" && !this.find("gateway") ? this.gatewayPort : await freePort();
+    const ingest = this.find("ingest");
+    const proc = spawnService(
+      name,
+      { ...this.env, ...(ingest ? { INGEST_URL: ingest.url } : {}), ...env, PORT: String(port) },
+      { quiet: !this.logs },
+    );
+    const handle = { name, port, url: `http://127.0.0.1:${port}`, proc };
+    this.services.push(handle);
+    await waitForHttp(`${handle.url}/healthz`, 30_000, proc);
+    return handle;
+  }
+
+  find(name: ServiceName): ServiceHandle | undefined {
+    return this.services.find((service) => service.name === name && service.proc.exitCode === null);
+  }
+
+  get(name: ServiceName): ServiceHandle {
+    const handle = this.find(name);
+    if (!handle) throw new Error(`no running ${name}`);
+    return handle;
+  }
+
+  get gatewayUrl(): string {
+    return `http://127.0.0.1:${this.gatewayPort}`;
+  }
+
+  /** A direct connection to this stack's database, for assertions. */
+  async db(): Promise<mongoose.Connection> {
+    this.connection ??= await mongoose.createConnection(this.mongoUrl).asPromise();
+    return this.connection;
+  }
+  private connection?: mongoose.Connection;
+
+  redis(): Redis {
+    this.redisClient ??= new Redis(this.env.REDIS_URL as string, { maxRetriesPerRequest: null });
+    return this.redisClient;
+  }
+  private redisClient?: Redis;
+
+  async stop(): Promise<void> {
+    await Promise.all(this.services.map((service) => stopProcess(service.proc, 10_000)));
+    await this.connection?.dropDatabase().catch(() => undefined);
+    await this.connection?.close();
+    if (this.redisClient) {
+      const keys = await this.redisClient.keys(`${this.id}:*`);
+      if (keys.length) await this.redisClient.del(...keys);
+      this.redisClient.disconnect();
+    }
+    rmSync(this.storageDir, { recursive: true, force: true });
+  }
+}

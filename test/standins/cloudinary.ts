@@ -1,0 +1,269 @@
+/**
+ * A local stand-in for Cloudinary, speaking the protocol the official SDK
+ * and the delivery host use:
+ * - `POST /v1_1/<cloud>/image/upload`: the SDK's signed multipart upload. The
+ *   signature is verified the way Cloudinary does it; a bad one gets 401 and
+ *   Cloudinary's error JSON (`{"error": {"message": ...}}`).
+ * - `GET /<cloud>/image/upload/[<transformations>/][v<version>/]<public_id>.<ext>`:
+ *   delivery, with `e_background_removal` answering 423 for the first
+ *   `backgroundRemovalPending` requests of each asset, as the add-on does
+ *   while it works, then a PNG with alpha.
+ * Delivery URLs point back at the stand-in, over plain HTTP (its `secure_url`
+ * is not https: there is no TLS here).
+ */
+import { createHash } from "node:crypto";
+import sharp from "sharp";
+
+export interface CloudinaryStandInOptions {
+  cloudName?: string;
+  apiKey?: string;
+  apiSecret?: string;
+  signatureAlgorithm?: "sha1" | "sha256";
+  /** 423 answers per asset before its background removal is ready. */
+  backgroundRemovalPending?: number;
+}
+
+export interface StoredAsset {
+  publicId: string;
+  version: number;
+  format: string;
+  bytes: Uint8Array;
+  width: number;
+  height: number;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  /** null until answered, and for good when the client closed first. */
+  status: number | null;
+  /** An upload's form fields, file excluded. */
+  fields?: Record<string, string>;
+  /** Settles when the request ends: true when the client closed the connection before an answer. */
+  clientClosed: Promise<boolean>;
+}
+
+/** What the next request of a route gets instead of normal service. */
+export type Fault = { status: number } | { stall: true };
+export type Route = "upload" | "delivery";
+
+export interface CloudinaryStandIn {
+  /** Origin of the API and of the delivery URLs, e.g. http://127.0.0.1:43121. */
+  url: string;
+  cloudName: string;
+  apiKey: string;
+  apiSecret: string;
+  requests: RecordedRequest[];
+  assets: Map<string, StoredAsset>;
+  /** Queues a fault for the next request of that route. */
+  failNext(route: Route, fault: Fault): void;
+  stop(): Promise<void>;
+}
+
+const STALE_AFTER_SECONDS = 3600;
+/** Params the upload signature leaves out, as Cloudinary documents. */
+const UNSIGNED_PARAMS = new Set(["file", "cloud_name", "resource_type", "api_key", "signature"]);
+const TRANSFORMATION_SEGMENT = /^[a-z]{1,3}_[^,/]+(?:,[a-z]{1,3}_[^,/]+)*$/;
+const FORMATS = { png: "png", jpg: "jpeg", jpeg: "jpeg", webp: "webp" } as const;
+type Extension = keyof typeof FORMATS;
+
+export function startCloudinaryStandIn(options: CloudinaryStandInOptions = {}): CloudinaryStandIn {
+  const cloudName = options.cloudName ?? "standin-cloud";
+  const apiKey = options.apiKey ?? "123456789012345";
+  const apiSecret = options.apiSecret ?? "standin-secret";
+  const algorithm = options.signatureAlgorithm ?? "sha1";
+  const pending = options.backgroundRemovalPending ?? 0;
+
+  const requests: RecordedRequest[] = [];
+  const assets = new Map<string, StoredAsset>();
+  const faults: Record<Route, Fault[]> = { upload: [], delivery: [] };
+  const removalRequests = new Map<string, number>();
+  const uploadPath = `/v1_1/${cloudName}/image/upload`;
+  const deliveryPrefix = `/${cloudName}/image/upload/`;
+
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(request) {
+      const path = new URL(request.url).pathname;
+      const closed = Promise.withResolvers<boolean>();
+      const record: RecordedRequest = { method: request.method, path, status: null, clientClosed: closed.promise };
+      requests.push(record);
+      const route: Route | null =
+        request.method === "POST" && path === uploadPath
+          ? "upload"
+          : request.method === "GET" && path.startsWith(deliveryPrefix)
+            ? "delivery"
+            : null;
+      const response = route ? await serve(route, request, path, record) : cloudinaryError(404, "Not found");
+      closed.resolve(response === null);
+      if (!response) return new Response(null); // nobody is listening any more
+      record.status = response.status;
+      return response;
+    },
+  });
+  const url = `http://127.0.0.1:${server.port}`;
+
+  /** The answer, or null when a stalled request was closed by the client. */
+  async function serve(route: Route, request: Request, path: string, record: RecordedRequest): Promise<Response | null> {
+    const fault = faults[route].shift();
+    if (fault && "stall" in fault) return stall(request.signal);
+    if (fault) return route === "upload" ? cloudinaryError(fault.status, "Injected failure") : deliveryError(fault.status, "Injected failure");
+    return route === "upload" ? upload(request, record) : deliver(path.slice(deliveryPrefix.length));
+  }
+
+  async function upload(request: Request, record: RecordedRequest): Promise<Response> {
+    const form = await request.formData();
+    const fields: Record<string, string> = {};
+    for (const [key, value] of form) if (typeof value === "string") fields[key] = value;
+    record.fields = fields;
+
+    if (fields.api_key !== apiKey) return cloudinaryError(401, `Unknown API key ${fields.api_key ?? ""}`);
+    const toSign = stringToSign(fields);
+    const expected = createHash(algorithm).update(toSign + apiSecret).digest("hex");
+    if (fields.signature !== expected) {
+      return cloudinaryError(401, `Invalid Signature ${fields.signature ?? ""}. String to sign - '${toSign}'.`);
+    }
+    const timestamp = Number(fields.timestamp);
+    if (!(Math.abs(Date.now() / 1000 - timestamp) < STALE_AFTER_SECONDS)) {
+      return cloudinaryError(400, `Stale request - reported time is ${fields.timestamp}, which is out of range`);
+    }
+    const file = form.get("file");
+    if (!(file instanceof Blob)) return cloudinaryError(400, "Missing required parameter - file");
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const metadata = await sharp(bytes).metadata().catch(() => null);
+    if (!metadata?.format || !metadata.width || !metadata.height) return cloudinaryError(400, "Invalid image file");
+
+    const publicId = [fields.folder, fields.public_id ?? randomPublicId()].filter(Boolean).join("/");
+    const format = metadata.format === "jpeg" ? "jpg" : metadata.format;
+    const asset: StoredAsset = {
+      publicId,
+      version: Math.floor(Date.now() / 1000),
+      format,
+      bytes,
+      width: metadata.width,
+      height: metadata.height,
+    };
+    assets.set(publicId, asset);
+    return Response.json(uploadResult(asset, fields));
+  }
+
+  function uploadResult(asset: StoredAsset, fields: Record<string, string>) {
+    const deliveryUrl = `${url}${deliveryPrefix}v${asset.version}/${asset.publicId}.${asset.format}`;
+    return {
+      asset_id: crypto.randomUUID().replaceAll("-", ""),
+      public_id: asset.publicId,
+      version: asset.version,
+      version_id: crypto.randomUUID().replaceAll("-", ""),
+      signature: createHash("sha1").update(asset.bytes).digest("hex"),
+      width: asset.width,
+      height: asset.height,
+      format: asset.format,
+      resource_type: "image",
+      created_at: new Date(asset.version * 1000).toISOString().replace(/\.\d+Z$/, "Z"),
+      tags: [],
+      bytes: asset.bytes.byteLength,
+      type: "upload",
+      etag: createHash("md5").update(asset.bytes).digest("hex"),
+      placeholder: false,
+      url: deliveryUrl,
+      secure_url: deliveryUrl,
+      asset_folder: fields.folder ?? "",
+      display_name: asset.publicId.split("/").pop(),
+      original_filename: "file",
+      api_key: apiKey,
+    };
+  }
+
+  async function deliver(rest: string): Promise<Response> {
+    const parsed = parseDeliveryPath(rest);
+    if (!parsed) return deliveryError(400, `Invalid delivery URL ${rest}`);
+    const asset = assets.get(parsed.publicId);
+    // Like Cloudinary, the version only busts caches: any (or none) finds the asset.
+    if (!asset) return deliveryError(404, `Resource not found - ${parsed.publicId}`);
+    const unknown = parsed.transformations.filter((step) => step !== "e_background_removal" && !step.startsWith("f_"));
+    if (unknown.length) return deliveryError(400, `Invalid transformation component - ${unknown.join(",")}`);
+
+    let bytes = asset.bytes;
+    if (parsed.transformations.includes("e_background_removal")) {
+      const seen = (removalRequests.get(asset.publicId) ?? 0) + 1;
+      removalRequests.set(asset.publicId, seen);
+      if (seen <= pending) return deliveryError(423, "Background removal in progress");
+      bytes = await fakeCutout(bytes);
+    }
+    const extension = (parsed.transformations.find((step) => step.startsWith("f_"))?.slice(2) ?? parsed.extension) as Extension;
+    const format = FORMATS[extension];
+    if (!format) return deliveryError(400, `Unsupported format ${extension}`);
+    const converted = new Uint8Array(await sharp(bytes).toFormat(format).toBuffer());
+    return new Response(converted, { headers: { "content-type": `image/${format}` } });
+  }
+
+  return {
+    url,
+    cloudName,
+    apiKey,
+    apiSecret,
+    requests,
+    assets,
+    failNext(route, fault) {
+      faults[route].push(fault);
+    },
+    async stop() {
+      await server.stop(true);
+    },
+  };
+}
+
+/** Cloudinary's signing string: sorted `key=value` pairs (`&` in them escaped, as signature v2 does) joined by `&`. */
+export function stringToSign(fields: Record<string, string>): string {
+  return Object.entries(fields)
+    .filter(([key, value]) => !UNSIGNED_PARAMS.has(key) && value !== "")
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([key, value]) => `${key}=${value}`.replaceAll("&", "%26"))
+    .join("&");
+}
+
+function parseDeliveryPath(rest: string) {
+  const segments = rest.split("/").filter(Boolean);
+  const transformations: string[] = [];
+  while (segments.length > 1 && TRANSFORMATION_SEGMENT.test(segments[0]!)) {
+    transformations.push(...segments.shift()!.split(","));
+  }
+  if (segments.length > 1 && /^v\d+$/.test(segments[0]!)) segments.shift();
+  const match = /^(.+)\.([a-z0-9]+)$/.exec(segments.join("/"));
+  if (!match) return null;
+  return { transformations, publicId: match[1]!, extension: match[2]! };
+}
+
+/** Makes a recognisable cutout: the outer eighth of each side turns transparent, the rest stays opaque. */
+async function fakeCutout(bytes: Uint8Array): Promise<Uint8Array> {
+  const { data, info } = await sharp(bytes).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { width, height } = info;
+  const border = Math.floor(Math.min(width, height) / 8);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const inside = x >= border && x < width - border && y >= border && y < height - border;
+      data[(y * width + x) * 4 + 3] = inside ? 255 : 0;
+    }
+  }
+  return new Uint8Array(await sharp(data, { raw: { width, height, channels: 4 } }).png().toBuffer());
+}
+
+/** Holds the request until the client gives up. */
+async function stall(clientGone: AbortSignal): Promise<null> {
+  await new Promise<void>((resolve) => clientGone.addEventListener("abort", () => resolve(), { once: true }));
+  return null;
+}
+
+function cloudinaryError(status: number, message: string): Response {
+  return Response.json({ error: { message } }, { status });
+}
+
+/** The delivery host reports errors in the X-Cld-Error header, not in the body. */
+function deliveryError(status: number, message: string): Response {
+  return new Response(null, { status, headers: { "x-cld-error": message } });
+}
+
+function randomPublicId(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(20)), (byte) => "abcdefghijklmnopqrstuvwxyz0123456789"[byte % 36]).join("");
+}
