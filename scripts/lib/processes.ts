@@ -32,7 +32,7 @@ export async function startFerretDb(options: { port: number; dataDir: string; qu
       "--telemetry=disable",
       `--state-dir=${options.dataDir}`,
       "--debug-addr=-",
-      `--log-level=${options.quiet ? "error" : "warn"}`,
+      "--log-level=error",
     ],
     { stdout: options.quiet ? "ignore" : "inherit", stderr: options.quiet ? "ignore" : "inherit" },
   );
