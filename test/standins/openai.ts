@@ -26,6 +26,8 @@ export interface DecodedImage {
 }
 
 export interface RecordedChatRequest {
+  /** When the request arrived (ms since the epoch). */
+  receivedAt: number;
   authorization: string | null;
   body: unknown;
   /** What the stand-in found wrong with the body; a request with any gets 400. */
@@ -75,6 +77,7 @@ export function startOpenAiStandIn(options: OpenAiStandInOptions = {}): OpenAiSt
       if (request.method !== "POST" || path !== "/v1/chat/completions") return openAiError(404, `Unknown route ${path}`);
       const closed = Promise.withResolvers<boolean>();
       const record: RecordedChatRequest = {
+        receivedAt: Date.now(),
         authorization: request.headers.get("authorization"),
         body: null,
         problems: [],

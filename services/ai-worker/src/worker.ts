@@ -4,7 +4,7 @@
  * hands back the rest.
  */
 import { AI_QUEUE, type JobData, type Logger } from "@pipeline/contracts";
-import { type Job, Worker } from "bullmq";
+import { Job, QueueEvents, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { finalizeFailure, type ProcessAssetDeps, processAssetJob } from "./jobs/process-asset.ts";
 
@@ -29,25 +29,33 @@ export function createAiWorker(options: AiWorkerOptions, deps: Omit<ProcessAsset
     autorun: false,
   });
 
-  // Jobs that fail without reaching the handler's catch (stalled too often) still end `failed` with a reason.
-  worker.on("failed", (job: Job<JobData> | undefined, error: Error) => {
-    if (!job || !/stalled/i.test(error.message)) return;
-    const log = deps.logger.child({ jobId: job.id });
-    finalizeFailure(deps, job, `Processing stopped repeatedly (worker lost) after ${job.attemptsMade} attempts`, log).catch((err) =>
-      log.error({ err }, "could not finalize stalled job"),
-    );
-  });
   worker.on("error", (error) => deps.logger.warn({ err: error.message }, "worker error"));
+
+  // A job that stalls too often (its workers keep dying) is failed inside Redis, never reaching the
+  // handler's catch; every replica hears of it, and finalizeFailure is idempotent.
+  const events = new QueueEvents(AI_QUEUE, { connection: options.connection.duplicate(), prefix: options.prefix, autorun: false });
+  events.on("failed", ({ jobId, failedReason }) => {
+    if (!/stalled|started more than/i.test(failedReason)) return;
+    const log = deps.logger.child({ jobId });
+    Job.fromId<JobData>(worker, jobId)
+      .then((job) => job && finalizeFailure(deps, job, `Processing was interrupted repeatedly (worker lost) after ${job.attemptsMade} attempts`, log))
+      .catch((err) => log.error({ err }, "could not finalize a stalled job"));
+  });
+  events.on("error", (error) => deps.logger.warn({ err: error.message }, "queue events error"));
 
   return {
     worker,
-    start: () => void worker.run(),
+    start: () => {
+      void worker.run();
+      void events.run();
+    },
     /** Stop taking jobs; give in-flight ones `graceMs` to finish, then hand them back to the queue. */
     async close(graceMs: number) {
       const closing = worker.close();
       const handBack = setTimeout(() => shutdown.abort(new Error("worker shutting down")), graceMs);
       await closing;
       clearTimeout(handBack);
+      await events.close();
     },
   };
 }

@@ -6,12 +6,15 @@ import type { Registry } from "prom-client";
 import type { AssetsService } from "./assets-service.ts";
 import { type IngestEnv, requireGateway } from "./auth.ts";
 import type { AssetRepository } from "./repository.ts";
+import { adminRoutes } from "./routes/admin.ts";
 import { assetRoutes } from "./routes/assets.ts";
+import type { AiJobProducer } from "./queue.ts";
 
 export interface IngestDeps {
   logger: Logger;
   metrics: Registry;
   service: AssetsService;
+  producer: AiJobProducer;
   repository: AssetRepository;
   internalSecret: string;
   maxImageBytes: number;
@@ -27,5 +30,6 @@ export function createIngestApp(deps: IngestDeps) {
   metricsRoute(app, deps.metrics);
   app.use("/api/*", requireGateway(deps.internalSecret));
   app.route("/api/assets", assetRoutes(deps));
+  app.route("/api/admin", adminRoutes(deps));
   return app;
 }

@@ -45,6 +45,11 @@ export class AssetsService {
     return { assetId, jobId, status: "processing" };
   }
 
+  /** Any user's Asset, for operators. */
+  findAny(assetId: string): Promise<AssetDoc | null> {
+    return this.repository.findById(assetId);
+  }
+
   findOwned(assetId: string, userId: string): Promise<AssetDoc | null> {
     return this.repository.findOwned(assetId, userId);
   }

@@ -34,6 +34,7 @@ try {
     logger,
     metrics: createMetrics("ingest"),
     service,
+    producer,
     repository,
     internalSecret: await internalSecret(config.JWT_SECRET, config.INTERNAL_SECRET),
     maxImageBytes: config.MAX_IMAGE_BYTES,

@@ -1,6 +1,6 @@
 /** The producer side of `ai-processing`: validated job data, the seed's options, one job per asset run. */
 import { AI_QUEUE, DependencyError, aiJobOptions, jobDataSchemaFor, type JobConfig, type JobData } from "@pipeline/contracts";
-import { Queue } from "bullmq";
+import { type Job, type JobType, Queue } from "bullmq";
 import type { Redis } from "ioredis";
 
 export const AI_JOB_NAME = "analyze-asset";
@@ -32,6 +32,22 @@ export class AiJobProducer {
   async removeFinished(jobId: string): Promise<void> {
     const job = await this.queue.getJob(jobId);
     if (job && (await job.isFailed())) await job.remove().catch(() => undefined);
+  }
+
+  get(jobId: string): Promise<Job<JobData> | undefined> {
+    return this.guard(() => this.queue.getJob(jobId));
+  }
+
+  list(state: JobType, start: number, end: number): Promise<Job<JobData>[]> {
+    return this.guard(() => this.queue.getJobs([state], start, end, false));
+  }
+
+  private async guard<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      throw new DependencyError("queue", error);
+    }
   }
 
   close() {

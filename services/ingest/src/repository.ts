@@ -39,8 +39,13 @@ export class AssetRepository {
   }
 
   findOwned(id: string, userId: string): Promise<AssetDoc | null> {
-    if (!Types.ObjectId.isValid(id) || !/^[0-9a-f]{24}$/i.test(id)) return Promise.resolve(null);
+    if (!/^[0-9a-f]{24}$/i.test(id)) return Promise.resolve(null);
     return guarded(() => this.assets.findOne({ _id: id, userId }).lean<AssetDoc>().exec());
+  }
+
+  findById(id: string): Promise<AssetDoc | null> {
+    if (!/^[0-9a-f]{24}$/i.test(id)) return Promise.resolve(null);
+    return guarded(() => this.assets.findById(id).lean<AssetDoc>().exec());
   }
 
   list(query: ListQuery): Promise<AssetDoc[]> {
