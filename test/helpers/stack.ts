@@ -40,7 +40,7 @@ export class Stack {
   constructor(options: StackOptions = {}) {
     const base = process.env.TEST_MONGO_BASE;
     if (!base) throw new Error("TEST_MONGO_BASE is not set: run the tests with `bun run test` (test/setup.ts preloads the database)");
-    this.mongoUrl = `${base}/${this.id}`;
+    this.mongoUrl = options.env?.MONGO_URL ?? `${base}/${this.id}`;
     this.logs = options.logs ?? process.env.TEST_LOGS === "1";
     this.env = {
       JWT_SECRET: TEST_JWT_SECRET,
