@@ -45,3 +45,21 @@ test("a queued job has the seed's options and data fields", async () => {
   const counts = await queue.getJobCounts("waiting", "active", "delayed", "completed", "failed");
   expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(1);
 });
+
+test("the producer validates job data too: invalid data is never queued", async () => {
+  const { AiJobProducer } = await import("../../services/ingest/src/queue.ts");
+  const producer = new AiJobProducer(stack.redis(), stack.id, { JOB_ATTEMPTS: 3, JOB_BACKOFF_MS: 2000, JOB_TIMEOUT_MS: 120000, JOB_REMOVE_ON_COMPLETE_S: 86400, JOB_REMOVE_ON_FAIL_S: 604800 }, `${stack.env.PUBLIC_URL}/media/`);
+  const valid = { assetId: newUserId(), userId: user, imageUrl: "https://res.cloudinary.com/demo/image/upload/x.jpg", category: "camera" as const, createdAt: new Date().toISOString(), attempt: 0 };
+  const invalid = [
+    { ...valid, assetId: "42" },
+    { ...valid, userId: "someone" },
+    { ...valid, imageUrl: "http://example.com/x.jpg" },
+    { ...valid, category: "spaceship" },
+  ];
+  for (const data of invalid) await expect(producer.enqueue(data as never, `invalid-${Math.random()}`)).rejects.toThrow();
+  await producer.enqueue({ ...valid, imageUrl: `${stack.env.PUBLIC_URL}/media/${"a".repeat(32)}-original.png` }, "local-ok");
+  expect(await queue.getJob("local-ok")).toBeDefined();
+  const jobs = await queue.getJobs(["waiting", "delayed", "failed"]);
+  expect(jobs.filter((job) => String(job.id).startsWith("invalid-"))).toHaveLength(0);
+  await producer.close();
+});
