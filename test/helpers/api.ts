@@ -1,7 +1,7 @@
 /** Calls to the public API through the gateway, as a client would make them. */
 export async function upload(baseUrl: string, token: string | undefined, fields: { image?: Uint8Array | string; category?: string; filename?: string; type?: string }): Promise<Response> {
   const form = new FormData();
-  if (fields.image !== undefined) form.append("image", new File([fields.image], fields.filename ?? "photo.png", { type: fields.type ?? "image/png" }));
+  if (fields.image !== undefined) form.append("image", new File([fields.image as BlobPart], fields.filename ?? "photo.png", { type: fields.type ?? "image/png" }));
   if (fields.category !== undefined) form.append("category", fields.category);
   return fetch(`${baseUrl}/api/assets/analyze-queue`, { method: "POST", body: form, headers: token ? { authorization: `Bearer ${token}` } : {} });
 }
