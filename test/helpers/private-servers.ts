@@ -16,15 +16,15 @@ export interface RestartableServer {
   dispose(): Promise<void>;
 }
 
-export async function privateRedis(): Promise<RestartableServer> {
+/** A server on `port` with its data in a temporary folder, started by `launch`; kept across stop/start. */
+async function restartable(prefix: string, url: (port: number) => string, launch: (port: number, dir: string) => Promise<Subprocess>): Promise<RestartableServer> {
   const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "pipeline-redis-"));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
   let proc: Subprocess | undefined;
   const server: RestartableServer = {
-    url: `redis://127.0.0.1:${port}`,
+    url: url(port),
     async start() {
-      proc = Bun.spawn(["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", dir], { stdout: "ignore", stderr: "ignore" });
-      await waitForTcp(port, 10_000, proc);
+      proc = await launch(port, dir);
     },
     async stop() {
       if (proc) await stopProcess(proc, 5000);
@@ -38,23 +38,15 @@ export async function privateRedis(): Promise<RestartableServer> {
   return server;
 }
 
-export async function privateFerretDb(database: string): Promise<RestartableServer> {
-  const port = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), "pipeline-ferret-"));
-  let proc: Subprocess | undefined;
-  const server: RestartableServer = {
-    url: `mongodb://127.0.0.1:${port}/${database}`,
-    async start() {
-      proc = await startFerretDb({ port, dataDir, quiet: true });
-    },
-    async stop() {
-      if (proc) await stopProcess(proc, 5000);
-    },
-    async dispose() {
-      await server.stop();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-  await server.start();
-  return server;
+export function privateRedis(): Promise<RestartableServer> {
+  return restartable("pipeline-redis-", (port) => `redis://127.0.0.1:${port}`, async (port, dir) => {
+    const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", dir];
+    const proc = Bun.spawn(["redis-server", ...args], { stdout: "ignore", stderr: "ignore" });
+    await waitForTcp(port, 10_000, proc);
+    return proc;
+  });
+}
+
+export function privateFerretDb(database: string): Promise<RestartableServer> {
+  return restartable("pipeline-ferret-", (port) => `mongodb://127.0.0.1:${port}/${database}`, (port, dataDir) => startFerretDb({ port, dataDir, quiet: true }));
 }

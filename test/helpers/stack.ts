@@ -65,17 +65,26 @@ export class Stack {
 
   /** Starts one more replica of `name` (the first gateway takes the stack's public port). */
   async add(name: ServiceName, env: Record<string, string> = {}): Promise<ServiceHandle> {
-    const port = name === "gateway" && !this.find("gateway") ? this.gatewayPort : await freePort();
-    const ingest = this.find("ingest");
-    const proc = spawnService(
-      name,
-      { ...this.env, ...(ingest ? { INGEST_URL: ingest.url } : {}), ...env, PORT: String(port) },
-      { quiet: !this.logs },
-    );
-    const handle = { name, port, url: `http://127.0.0.1:${port}`, proc };
-    this.services.push(handle);
-    await waitForHttp(`${handle.url}/healthz`, 30_000, proc);
-    return handle;
+    const fixedPort = name === "gateway" && !this.find("gateway") ? this.gatewayPort : undefined;
+    // A port picked as free can be taken before the service binds it (other tests run too): try another.
+    for (let attempt = 1; ; attempt++) {
+      const port = fixedPort ?? (await freePort());
+      const ingest = this.find("ingest");
+      const proc = spawnService(
+        name,
+        { ...this.env, ...(ingest ? { INGEST_URL: ingest.url } : {}), ...env, PORT: String(port) },
+        { quiet: !this.logs },
+      );
+      const handle = { name, port, url: `http://127.0.0.1:${port}`, proc };
+      try {
+        await waitForHttp(`${handle.url}/healthz`, 30_000, proc);
+        this.services.push(handle);
+        return handle;
+      } catch (error) {
+        await stopProcess(proc, 1000);
+        if (attempt >= 3) throw new Error(`${name} did not start: ${(error as Error).message}`);
+      }
+    }
   }
 
   find(name: ServiceName): ServiceHandle | undefined {
