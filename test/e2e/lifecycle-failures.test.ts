@@ -296,3 +296,15 @@ describe("dead-letter routes for operators", () => {
     expect((await postJson(stack.gatewayUrl, "/api/admin/jobs/no-such-job/retry", adminToken)).status).toBe(404);
   });
 });
+
+describe("operators' view", () => {
+  test("the worker's /metrics counts jobs by outcome, the backlog by state and time per stage", async () => {
+    const metrics = await (await fetch(`${stack.get("ai-worker").url}/metrics`)).text();
+    expect(metrics).toMatch(/ai_jobs_total\{[^}]*outcome="completed"[^}]*\} [1-9]/);
+    expect(metrics).toMatch(/ai_jobs_total\{[^}]*outcome="failed"[^}]*\} [1-9]/);
+    expect(metrics).toMatch(/ai_queue_jobs\{[^}]*state="failed"[^}]*\} [1-9]/);
+    expect(metrics).toContain('stage="analysis"');
+    const ready = await (await fetch(`${stack.get("ai-worker").url}/readyz`)).json();
+    expect(ready.checks).toEqual({ mongo: true, redis: true, worker: true });
+  });
+});

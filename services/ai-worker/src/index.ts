@@ -1,9 +1,11 @@
 /** ai-worker: consumes `ai-processing`. Wiring only; health and metrics on PORT. */
 import {
+  AI_QUEUE,
   assetModel, connectMongo, createLogger, createMetrics, exitOnStartupError, handleShutdown, healthRoutes, loadConfig, metricsRoute, mongoIsUp,
   redisConnection,
 } from "@pipeline/contracts";
 import { LocalStorage, createStorage } from "@pipeline/storage";
+import { Queue } from "bullmq";
 import { Hono } from "hono";
 import { workerConfigSchema } from "./config.ts";
 import { WorkerMetrics } from "./metrics.ts";
@@ -24,6 +26,9 @@ try {
   redis.on("error", (error) => logger.warn({ err: error.message }, "redis error"));
   const registry = createMetrics("ai-worker");
   const outcomes = new OutcomePublisher(redis, config.QUEUE_PREFIX);
+  const metrics = new WorkerMetrics(registry);
+  const queue = new Queue(AI_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
+  metrics.watchQueue(registry, () => queue.getJobCounts("waiting", "active", "delayed", "failed", "completed"));
   const aiWorker = createAiWorker(
     {
       connection: redis,
@@ -39,7 +44,7 @@ try {
       remover,
       analyzer,
       outcomes,
-      metrics: new WorkerMetrics(registry),
+      metrics,
       logger,
       timeoutMs: config.JOB_TIMEOUT_MS,
       ...(storage instanceof LocalStorage ? { localStorageBase: storage.baseUrl } : {}),
@@ -51,6 +56,7 @@ try {
     // Leave a quarter of the deadline to hand jobs back and close connections.
     { name: "worker", close: () => aiWorker.close(Math.floor(config.SHUTDOWN_TIMEOUT_MS * 0.75)) },
     { name: "outcomes", close: () => outcomes.close() },
+    { name: "queue", close: () => queue.close() },
     { name: "analyzer", close: () => analyzer.close?.() },
     { name: "http", close: () => server?.stop(true) },
     { name: "redis", close: () => redis.quit() },
