@@ -1,0 +1,66 @@
+/**
+ * Offline metadata analyzer: colorway from the cutout's pixels, brand and
+ * model from OCR text matched against the catalogue.
+ *
+ * Confidences (details in each module):
+ * - colorway: share of the item's pixels in the named colours x how closely
+ *   they match those colours (colorway.ts);
+ * - brand/model: OCR word confidence x catalogue match quality, lowered when
+ *   only one piece of evidence was read (catalogue.ts);
+ * - `{value: null, confidence: 0}` when nothing was recognised.
+ */
+import type { Detection, ExtractedMetadata } from "@pipeline/contracts/schemas";
+import type { AnalysisInput, MetadataAnalyzer } from "../../providers.ts";
+import { decodeImage, type RgbaImage } from "../../image.ts";
+import { detectColorway } from "./colorway.ts";
+import { OCR_MAX_SIDE, closeOcr, readText } from "./ocr.ts";
+import { catalogue, matchCatalogue, type Catalogue, type CatalogueMatch } from "./catalogue.ts";
+
+/** A model this sure from the cutout is not worth a second OCR pass on the original. */
+const CONFIDENT_MODEL = 0.6;
+
+export class LocalAnalyzer implements MetadataAnalyzer {
+  readonly name = "local";
+
+  constructor(private readonly index: Catalogue = catalogue()) {}
+
+  async analyze({ original, cutout, category, signal }: AnalysisInput): Promise<ExtractedMetadata> {
+    signal.throwIfAborted();
+    const item = await decodeImage(cutout, OCR_MAX_SIDE);
+    const colorway = detectColorway(item);
+
+    // The cutout first: the backdrop's clutter is gone (white), so OCR sees only the item.
+    let match = matchCatalogue(await readText(item, signal), category, this.index);
+    // Then the whole photo, in case the remover cut away a label (a box, a tag next to the item).
+    if (match.model.confidence < CONFIDENT_MODEL && hasTransparency(item)) {
+      signal.throwIfAborted();
+      const photo = await decodeImage(original, OCR_MAX_SIDE);
+      match = stronger(match, matchCatalogue(await readText(photo, signal), category, this.index));
+    }
+    return { brand: finalise(match.brand), model: finalise(match.model), colorway: finalise(colorway) };
+  }
+
+  /** Stops the shared OCR worker (shutdown, tests). */
+  close(): Promise<void> {
+    return closeOcr();
+  }
+}
+
+/** Whether any pixel was removed; a cutout without any is the original again, not worth a second pass. */
+function hasTransparency(img: RgbaImage): boolean {
+  const data = img.data;
+  for (let p = 3; p < data.length; p += 4) if (data[p]! < 255) return true;
+  return false;
+}
+
+/** The match with the surer model (then brand); the pair is kept together so brand and model agree. */
+function stronger(a: CatalogueMatch, b: CatalogueMatch): CatalogueMatch {
+  if (a.model.confidence !== b.model.confidence) return a.model.confidence > b.model.confidence ? a : b;
+  return a.brand.confidence >= b.brand.confidence ? a : b;
+}
+
+/** Null value means confidence 0; otherwise clamped to 0..1 and rounded to 3 decimals for the wire. */
+function finalise(d: Detection): Detection {
+  if (d.value === null) return { value: null, confidence: 0 };
+  return { value: d.value, confidence: Math.round(Math.min(1, Math.max(0, d.confidence)) * 1000) / 1000 };
+}

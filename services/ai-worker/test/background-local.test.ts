@@ -1,0 +1,151 @@
+import { describe, expect, test } from "bun:test";
+import sharp from "sharp";
+import { PermanentError } from "@pipeline/contracts/errors";
+import { LocalBackgroundRemover, computeForegroundMask } from "../src/background/local.ts";
+import { decodeImage } from "../src/image.ts";
+
+const WIDTH = 800; // larger than the remover's working size, so the mask is upscaled
+const HEIGHT = 600;
+
+/** Shapes as SVG elements; `FILL` is replaced by the fill attribute. */
+const SHAPES = {
+  circle: `<circle cx="400" cy="300" r="170" FILL/>`,
+  rectangle: `<rect x="230" y="170" width="340" height="260" FILL/>`,
+  lShape: `<polygon points="220,130 380,130 380,360 600,360 600,470 220,470" FILL/>`,
+  sneaker: `<path d="M150 420 L170 300 Q230 290 280 250 L360 200 Q400 190 420 230 Q470 300 560 320 Q660 340 660 400 L650 440 L160 440 Z" FILL/>`,
+} as const;
+
+/** Muted mid-tones: their contrast to the backdrop is of the order of the gradient's span, so the backdrop must be modelled, not just averaged. */
+const COLOURS: Record<keyof typeof SHAPES, string> = {
+  circle: "#90a8d0",
+  rectangle: "#e0c090",
+  lShape: "#808080",
+  sneaker: "#d09090",
+};
+
+const BACKGROUNDS = {
+  plain: `<rect width="100%" height="100%" fill="#f2f2f2"/>`,
+  // A gentle grade (0.1 level per pixel) from a studio light falling off; over the
+  // width it spans 80 levels, more than a flat backdrop model can absorb.
+  gradient:
+    `<defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="0">` +
+    `<stop offset="0" stop-color="#f6f6f6"/><stop offset="1" stop-color="#a6a6a6"/></linearGradient></defs>` +
+    `<rect width="100%" height="100%" fill="url(#g)"/>`,
+} as const;
+
+function svg(body: string, width = WIDTH, height = HEIGHT): Buffer {
+  return Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${body}</svg>`);
+}
+
+async function photo(shape: keyof typeof SHAPES, background: keyof typeof BACKGROUNDS, format: "png" | "jpeg") {
+  const image = sharp(svg(BACKGROUNDS[background] + SHAPES[shape].replace("FILL", `fill="${COLOURS[shape]}"`)));
+  return format === "png" ? image.png().toBuffer() : image.jpeg({ quality: 80 }).toBuffer();
+}
+
+/** The shape itself, rendered white on black: the ground truth. */
+async function truthMask(shape: keyof typeof SHAPES): Promise<Uint8Array> {
+  const body = `<rect width="100%" height="100%" fill="#000"/>` + SHAPES[shape].replace("FILL", `fill="#fff"`);
+  return new Uint8Array(await sharp(svg(body)).greyscale().raw().toBuffer());
+}
+
+async function alphaOf(png: Uint8Array) {
+  const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+  const alpha = new Uint8Array(info.width * info.height);
+  for (let i = 0; i < alpha.length; i++) alpha[i] = data[i * info.channels + info.channels - 1]!;
+  return { alpha, info };
+}
+
+/** Intersection over union of two masks thresholded at 128. */
+function iou(a: Uint8Array, b: Uint8Array): number {
+  let intersection = 0;
+  let union = 0;
+  for (let i = 0; i < a.length; i++) {
+    const inA = a[i]! >= 128;
+    const inB = b[i]! >= 128;
+    if (inA && inB) intersection++;
+    if (inA || inB) union++;
+  }
+  return union === 0 ? 0 : intersection / union;
+}
+
+const remover = new LocalBackgroundRemover();
+const signal = () => new AbortController().signal;
+
+describe("LocalBackgroundRemover", () => {
+  const cases: [keyof typeof SHAPES, keyof typeof BACKGROUNDS, "png" | "jpeg"][] = [];
+  for (const shape of Object.keys(SHAPES) as (keyof typeof SHAPES)[]) {
+    cases.push([shape, "plain", "png"], [shape, "gradient", "png"], [shape, "gradient", "jpeg"]);
+  }
+
+  test.each(cases)("cuts out a %s on a %s background (%s) with IoU >= 0.9", async (shape, background, format) => {
+    const original = await photo(shape, background, format);
+    const cutout = await remover.remove({ original, originalUrl: "memory://test", signal: signal() });
+
+    const meta = await sharp(cutout).metadata();
+    expect(meta.format).toBe("png");
+    expect(meta.hasAlpha).toBe(true);
+    expect(meta.channels).toBe(4);
+    expect([meta.width, meta.height]).toEqual([WIDTH, HEIGHT]);
+
+    const { alpha } = await alphaOf(cutout);
+    expect(iou(alpha, await truthMask(shape))).toBeGreaterThanOrEqual(0.9);
+  });
+
+  test("keeps the item's colours and makes the backdrop transparent", async () => {
+    const cutout = await remover.remove({ original: await photo("circle", "plain", "png"), originalUrl: "", signal: signal() });
+    const { data } = await sharp(cutout).raw().toBuffer({ resolveWithObject: true });
+    const centre = (300 * WIDTH + 400) * 4;
+    expect([data[centre], data[centre + 1], data[centre + 2], data[centre + 3]]).toEqual([0x90, 0xa8, 0xd0, 255]);
+    expect(data[(10 * WIDTH + 10) * 4 + 3]).toBe(0);
+  });
+
+  test("keeps the central object and drops a small blob in a corner", async () => {
+    const body = BACKGROUNDS.plain + `<circle cx="400" cy="300" r="150" fill="#884422"/><rect x="20" y="20" width="30" height="30" fill="#884422"/>`;
+    const cutout = await remover.remove({ original: await sharp(svg(body)).png().toBuffer(), originalUrl: "", signal: signal() });
+    const { alpha } = await alphaOf(cutout);
+    expect(alpha[300 * WIDTH + 400]).toBe(255);
+    expect(alpha[35 * WIDTH + 35]).toBe(0);
+  });
+
+  test("fills holes: text printed in the backdrop's colour stays part of the item", async () => {
+    const body =
+      BACKGROUNDS.plain +
+      `<rect x="200" y="200" width="400" height="200" fill="#222"/>` +
+      `<text x="240" y="320" font-family="DejaVu Sans" font-size="60" fill="#f2f2f2">HOLES</text>`;
+    const cutout = await remover.remove({ original: await sharp(svg(body)).png().toBuffer(), originalUrl: "", signal: signal() });
+    const { alpha } = await alphaOf(cutout);
+    let opaque = 0;
+    for (let y = 210; y < 390; y++) for (let x = 210; x < 590; x++) if (alpha[y * WIDTH + x]! >= 128) opaque++;
+    expect(opaque).toBe(180 * 380);
+  });
+
+  test("returns the upright size of an EXIF-rotated JPEG", async () => {
+    const original = await sharp(await photo("rectangle", "plain", "png"))
+      .jpeg()
+      .withMetadata({ orientation: 6 }) // stored landscape, displayed portrait
+      .toBuffer();
+    const cutout = await remover.remove({ original, originalUrl: "", signal: signal() });
+    const meta = await sharp(cutout).metadata();
+    expect([meta.width, meta.height]).toEqual([HEIGHT, WIDTH]);
+  });
+
+  test("a plain image with no object is kept whole rather than erased", async () => {
+    const img = await decodeImage(await sharp(svg(BACKGROUNDS.gradient, 200, 150)).png().toBuffer());
+    const mask = computeForegroundMask(img);
+    expect(mask.length).toBe(200 * 150);
+    expect(mask.every((a) => a === 255)).toBe(true);
+  });
+
+  test("bytes that are not an image are a PermanentError", async () => {
+    const original = new TextEncoder().encode("this is not an image at all");
+    await expect(remover.remove({ original, originalUrl: "", signal: signal() })).rejects.toBeInstanceOf(PermanentError);
+  });
+
+  test("an aborted signal stops it with the signal's reason", async () => {
+    const controller = new AbortController();
+    const reason = new Error("job cancelled");
+    controller.abort(reason);
+    const original = await photo("circle", "plain", "png");
+    await expect(remover.remove({ original, originalUrl: "", signal: controller.signal })).rejects.toBe(reason);
+  });
+});
