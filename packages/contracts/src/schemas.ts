@@ -32,7 +32,8 @@ export const NO_DETECTION: Detection = Object.freeze({ value: null, confidence: 
 
 /**
  * Job data of queue `ai-processing`. `imageUrl` must be HTTPS; the only
- * exception (local storage's own base) is checked by `jobDataSchemaFor`.
+ * exception (the configured storage's own plain-HTTP base, e.g. local
+ * storage) is checked by `jobDataSchemaFor`.
  */
 export const jobDataSchema = z.object({
   assetId: objectIdSchema,
@@ -44,10 +45,10 @@ export const jobDataSchema = z.object({
 });
 export type JobData = z.infer<typeof jobDataSchema>;
 
-/** The job data schema with the HTTPS rule, allowing `localBase` (local storage) as the one exception. */
-export function jobDataSchemaFor(localBase?: string) {
+/** The job data schema with the HTTPS rule, allowing the storage's own `plainHttpBase` as the one exception. */
+export function jobDataSchemaFor(plainHttpBase?: string) {
   return jobDataSchema.refine(
-    (data) => data.imageUrl.startsWith("https://") || (localBase !== undefined && data.imageUrl.startsWith(localBase)),
+    (data) => data.imageUrl.startsWith("https://") || (plainHttpBase !== undefined && data.imageUrl.startsWith(plainHttpBase)),
     { message: "imageUrl must be an HTTPS URL", path: ["imageUrl"] },
   );
 }

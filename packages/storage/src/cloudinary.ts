@@ -74,11 +74,13 @@ export class CloudinaryStorage implements ImageStorage {
   readonly name = "cloudinary" as const;
   /** Every URL this storage hands out starts with it: `<delivery origin>/<cloud>/image/upload/`. */
   readonly deliveryBase: string;
+  readonly plainHttpBase?: string;
   private readonly fetch: typeof fetch;
 
   constructor(private readonly options: CloudinaryOptions) {
     const origin = options.deliveryUrl ?? options.uploadPrefix ?? DEFAULT_DELIVERY_URL;
     this.deliveryBase = `${origin.replace(/\/+$/, "")}/${options.cloudName}/image/upload/`;
+    if (this.deliveryBase.startsWith("http://")) this.plainHttpBase = this.deliveryBase;
     this.fetch = options.fetch ?? fetch;
   }
 

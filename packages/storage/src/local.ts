@@ -20,12 +20,14 @@ export function mediaBaseUrl(publicUrl: string): string {
 export class LocalStorage implements ImageStorage {
   readonly name = "local" as const;
   readonly baseUrl: string;
+  readonly plainHttpBase: string;
 
   constructor(
     private readonly dir: string,
     publicUrl: string,
   ) {
     this.baseUrl = mediaBaseUrl(publicUrl);
+    this.plainHttpBase = this.baseUrl;
   }
 
   async save(bytes: Uint8Array, { kind, contentType }: SaveOptions): Promise<{ url: string }> {

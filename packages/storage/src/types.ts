@@ -10,6 +10,13 @@ export interface SaveOptions {
 
 export interface ImageStorage {
   readonly name: "local" | "cloudinary";
+  /**
+   * The base this storage serves from when it is not HTTPS because the
+   * operator configured it so (local storage; a Cloudinary stand-in reached
+   * through CLOUDINARY_UPLOAD_PREFIX). Job image URLs under it are the one
+   * exception to the HTTPS rule.
+   */
+  readonly plainHttpBase?: string;
   /** Stores the bytes and returns the public URL under which they can be fetched. */
   save(bytes: Uint8Array, options: SaveOptions): Promise<{ url: string }>;
   /** True when `url` points at this storage (the only URLs the worker will read). */

@@ -4,7 +4,7 @@ import {
   assetModel, connectMongo, createLogger, createMetrics, exitOnStartupError, handleShutdown, healthRoutes, loadConfig, metricsRoute, mongoIsUp,
   redisConnection,
 } from "@pipeline/contracts";
-import { LocalStorage, createStorage } from "@pipeline/storage";
+import { createStorage } from "@pipeline/storage";
 import { Queue } from "bullmq";
 import { Hono } from "hono";
 import { workerConfigSchema } from "./config.ts";
@@ -47,7 +47,7 @@ try {
       metrics,
       logger,
       timeoutMs: config.JOB_TIMEOUT_MS,
-      ...(storage instanceof LocalStorage ? { localStorageBase: storage.baseUrl } : {}),
+      ...(storage.plainHttpBase ? { plainHttpBase: storage.plainHttpBase } : {}),
     },
   );
 

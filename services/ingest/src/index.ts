@@ -2,7 +2,7 @@
 import {
   assetModel, connectMongo, createLogger, createMetrics, exitOnStartupError, handleShutdown, internalSecret, loadConfig, mongoIsUp, redisConnection,
 } from "@pipeline/contracts";
-import { LocalStorage, createStorage } from "@pipeline/storage";
+import { createStorage } from "@pipeline/storage";
 import { createIngestApp } from "./app.ts";
 import { AssetsService } from "./assets-service.ts";
 import { ingestConfigSchema } from "./config.ts";
@@ -19,7 +19,7 @@ try {
   await assets.init();
   const redis = redisConnection(config.REDIS_URL, "producer");
   redis.on("error", (error) => logger.warn({ err: error.message }, "redis error"));
-  const producer = new AiJobProducer(redis, config.QUEUE_PREFIX, config, storage instanceof LocalStorage ? storage.baseUrl : undefined);
+  const producer = new AiJobProducer(redis, config.QUEUE_PREFIX, config, storage.plainHttpBase);
   const repository = new AssetRepository(assets);
   const service = new AssetsService(repository, storage, producer, logger);
 

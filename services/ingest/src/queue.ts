@@ -9,9 +9,9 @@ export class AiJobProducer {
   readonly queue: Queue<JobData>;
   private readonly schema;
 
-  constructor(connection: Redis, prefix: string, private readonly config: JobConfig, localStorageBase?: string) {
+  constructor(connection: Redis, prefix: string, private readonly config: JobConfig, plainHttpBase?: string) {
     this.queue = new Queue<JobData>(AI_QUEUE, { connection, prefix });
-    this.schema = jobDataSchemaFor(localStorageBase);
+    this.schema = jobDataSchemaFor(plainHttpBase);
   }
 
   /** Validates and enqueues; the job id makes a second enqueue for the same run a no-op. */

@@ -23,14 +23,14 @@ export interface ProcessAssetDeps {
   metrics: WorkerMetrics;
   logger: Logger;
   timeoutMs: number;
-  /** Base URL of local storage: the one non-HTTPS imageUrl allowed. */
-  localStorageBase?: string;
+  /** The storage's own plain-HTTP base: the one non-HTTPS imageUrl allowed. */
+  plainHttpBase?: string;
   /** Fires when the worker shuts down: in-flight attempts are handed back, not counted as failures. */
   shutdownSignal: AbortSignal;
 }
 
 export function processAssetJob(deps: ProcessAssetDeps) {
-  const schema = jobDataSchemaFor(deps.localStorageBase);
+  const schema = jobDataSchemaFor(deps.plainHttpBase);
 
   return async function processAsset(job: Job<JobData>, token?: string): Promise<{ status: string }> {
     const jobId = job.id as string;
