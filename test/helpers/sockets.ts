@@ -1,39 +1,77 @@
-/** Real socket.io-client connections that record what they receive. */
-import { type AssetProcessedEvent, ASSET_PROCESSED_EVENT } from "@pipeline/contracts";
+/**
+ * Real socket.io-client connections that record what they receive, a
+ * loopback TCP proxy that stands in for a load balancer (and for network
+ * drops), and outcomes injected as the ai-worker publishes them.
+ */
+import { type AssetProcessedEvent, ASSET_PROCESSED_EVENT, OUTCOME_JOB_OPTIONS, OUTCOME_QUEUE, type OutcomeJob } from "@pipeline/contracts";
+import { Queue } from "bullmq";
+import type { Socket as TcpSocket, TCPSocketListener } from "bun";
+import type { Redis } from "ioredis";
+import { Types } from "mongoose";
 import { io, type Socket } from "socket.io-client";
 
 export interface RecordingSocket {
   socket: Socket;
   events: AssetProcessedEvent[];
+  /** Every other event received, in order (session, session_expired, ...). */
+  others: { event: string; args: unknown[] }[];
+  /** One entry per "connect", with whether Socket.IO recovered the session. */
+  connects: { recovered: boolean }[];
+  disconnects: string[];
+  /** connect_error messages (a refusal by the server stops reconnection). */
+  connectErrors: string[];
   close(): void;
 }
 
-export function openSocket(url: string, token: string | undefined, options: { transports?: ("websocket" | "polling")[]; reconnection?: boolean } = {}): Socket {
+export interface SocketOptions {
+  transports?: ("websocket" | "polling")[];
+  reconnection?: boolean;
+  /** Delay before each reconnection attempt (fixed, no jitter), default 1000 ms. */
+  reconnectionDelay?: number;
+}
+
+export function openSocket(url: string, token: string | undefined, options: SocketOptions = {}): Socket {
   return io(url, {
     auth: token === undefined ? {} : { token },
     transports: options.transports ?? ["websocket"],
     reconnection: options.reconnection ?? false,
+    reconnectionDelay: options.reconnectionDelay ?? 1000,
+    reconnectionDelayMax: options.reconnectionDelay ?? 1000,
+    randomizationFactor: 0,
     forceNew: true,
   });
 }
 
 /** Connects and resolves once connected; rejects with the server's connect_error message. */
-export function connectRecording(url: string, token: string, options: Parameters<typeof openSocket>[2] = {}): Promise<RecordingSocket> {
+export function connectRecording(url: string, token: string, options: SocketOptions = {}): Promise<RecordingSocket> {
   const socket = openSocket(url, token, options);
-  const events: AssetProcessedEvent[] = [];
-  socket.on(ASSET_PROCESSED_EVENT, (payload: AssetProcessedEvent) => events.push(payload));
+  const recording: RecordingSocket = { socket, events: [], others: [], connects: [], disconnects: [], connectErrors: [], close: () => socket.close() };
+  socket.on(ASSET_PROCESSED_EVENT, (payload: AssetProcessedEvent) => recording.events.push(payload));
+  socket.onAny((event: string, ...args: unknown[]) => {
+    if (event !== ASSET_PROCESSED_EVENT) recording.others.push({ event, args });
+  });
+  socket.on("connect", () => recording.connects.push({ recovered: socket.recovered }));
+  socket.on("disconnect", (reason) => recording.disconnects.push(reason));
+  socket.on("connect_error", (error) => recording.connectErrors.push(error.message));
   return new Promise((resolve, reject) => {
-    socket.once("connect", () => resolve({ socket, events, close: () => socket.close() }));
-    socket.once("connect_error", (error) => {
+    // Only the first attempt decides; later connect_errors are reconnection attempts, which must go on.
+    const onError = (error: Error) => {
+      socket.off("connect", onConnect);
       socket.close();
       reject(error);
-    });
+    };
+    const onConnect = () => {
+      socket.off("connect_error", onError);
+      resolve(recording);
+    };
+    socket.once("connect", onConnect);
+    socket.once("connect_error", onError);
   });
 }
 
 /** The connect_error message a token gets, or null if it connected. */
-export function connectError(url: string, token: string | undefined): Promise<string | null> {
-  const socket = openSocket(url, token);
+export function connectError(url: string, token: string | undefined, options: Pick<SocketOptions, "transports"> = {}): Promise<string | null> {
+  const socket = openSocket(url, token, options);
   return new Promise((resolve) => {
     socket.once("connect", () => {
       socket.close();
@@ -54,4 +92,231 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
     await Bun.sleep(50);
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** How many times each asset id was received. */
+export function countByAsset(events: AssetProcessedEvent[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const event of events) counts.set(event.assetId, (counts.get(event.assetId) ?? 0) + 1);
+  return counts;
+}
+
+// ---------------------------------------------------------------------------
+// A loopback TCP proxy: one public port, a backend that can be switched (a
+// load balancer sending reconnections to another replica) and connections
+// that can be cut (a network drop).
+
+export interface TcpProxy {
+  port: number;
+  url: string;
+  /** Sends new connections to another backend port. */
+  retarget(port: number): void;
+  /** Cuts every open connection, both ways. */
+  dropAll(): void;
+  close(): void;
+}
+
+/** Per connection: its other end, bytes waiting to be written to it, and bytes received before the other end existed. */
+type Pipe = { peer?: TcpSocket<Pipe>; outbox: Uint8Array[]; early: Uint8Array[]; closed: boolean };
+
+function send(to: TcpSocket<Pipe>, chunk: Uint8Array): void {
+  if (to.data.outbox.length) {
+    to.data.outbox.push(chunk.slice());
+    return;
+  }
+  const written = to.write(chunk);
+  // Test traffic is small; should the kernel buffer fill, the rest waits for "drain".
+  if (written < chunk.length) to.data.outbox.push(chunk.slice(written));
+}
+
+function flush(socket: TcpSocket<Pipe>): void {
+  const outbox = socket.data.outbox;
+  while (outbox.length) {
+    const chunk = outbox[0] as Uint8Array;
+    const written = socket.write(chunk);
+    if (written < chunk.length) {
+      outbox[0] = chunk.slice(written);
+      return;
+    }
+    outbox.shift();
+  }
+}
+
+function forward(from: TcpSocket<Pipe>, chunk: Uint8Array): void {
+  if (from.data.peer) send(from.data.peer, chunk);
+  else from.data.early.push(chunk.slice());
+}
+
+export function tcpProxy(targetPort: number): TcpProxy {
+  let target = targetPort;
+  const open = new Set<TcpSocket<Pipe>>();
+  const end = (socket: TcpSocket<Pipe> | undefined) => {
+    if (!socket || socket.data.closed) return;
+    socket.data.closed = true;
+    open.delete(socket);
+    socket.end();
+  };
+  const listener: TCPSocketListener<Pipe> = Bun.listen<Pipe>({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      open(client) {
+        client.data = { outbox: [], early: [], closed: false };
+        open.add(client);
+        Bun.connect<Pipe>({
+          hostname: "127.0.0.1",
+          port: target,
+          data: { outbox: [], early: [], closed: false, peer: client },
+          socket: {
+            open(upstream) {
+              open.add(upstream);
+              if (client.data.closed) return end(upstream);
+              client.data.peer = upstream;
+              for (const chunk of client.data.early.splice(0)) send(upstream, chunk);
+            },
+            data: (upstream, chunk) => forward(upstream, chunk),
+            drain: (upstream) => flush(upstream),
+            close(upstream) {
+              end(upstream);
+              end(client);
+            },
+            error(upstream) {
+              end(upstream);
+              end(client);
+            },
+            // No backend listening: the client sees its connection closed, as behind a real balancer.
+            connectError: () => end(client),
+          },
+        }).catch(() => end(client));
+      },
+      data: (client, chunk) => forward(client, chunk),
+      drain: (client) => flush(client),
+      close(client) {
+        end(client);
+        end(client.data.peer);
+      },
+      error(client) {
+        end(client);
+        end(client.data.peer);
+      },
+    },
+  });
+  return {
+    port: listener.port,
+    url: `http://127.0.0.1:${listener.port}`,
+    retarget(port) {
+      target = port;
+    },
+    dropAll() {
+      for (const socket of [...open]) end(socket);
+    },
+    close() {
+      for (const socket of [...open]) end(socket);
+      listener.stop(true);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Outcomes put on the `asset-outcomes` queue exactly as the ai-worker does
+// (job id `outcome-<aiJobId>`, OUTCOME_JOB_OPTIONS, data per outcomeJobSchema).
+
+export class OutcomeInjector {
+  readonly queue: Queue<OutcomeJob>;
+  private sent = 0;
+
+  constructor(connection: Redis, prefix: string) {
+    this.queue = new Queue<OutcomeJob>(OUTCOME_QUEUE, { connection, prefix });
+  }
+
+  /** A seed-shaped payload: success for even `n`, failure for odd. */
+  static payload(n: number, assetId = new Types.ObjectId().toHexString()): AssetProcessedEvent {
+    const timestamp = new Date().toISOString();
+    return n % 2 === 0
+      ? {
+          event: "asset_processed",
+          assetId,
+          status: "active",
+          aiMetadata: {
+            brand: { value: "Nike", confidence: 0.95 },
+            model: { value: `Air Jordan ${n}`, confidence: 0.88 },
+            colorway: { value: null, confidence: 0 },
+          },
+          processedImageUrl: `https://media.example.test/processed/${assetId}.png`,
+          timestamp,
+        }
+      : { event: "asset_processed", assetId, status: "failed", error: `AI service unavailable after 3 attempts (${n})`, timestamp };
+  }
+
+  /** Publishes `count` outcomes for `userId`; returns their payloads in publishing order. */
+  async publish(userId: string, count: number): Promise<AssetProcessedEvent[]> {
+    const payloads = Array.from({ length: count }, () => OutcomeInjector.payload(this.sent++));
+    await this.queue.addBulk(
+      payloads.map((payload) => ({
+        name: ASSET_PROCESSED_EVENT,
+        data: { userId, payload },
+        opts: { ...OUTCOME_JOB_OPTIONS, jobId: `outcome-${payload.assetId}` },
+      })),
+    );
+    return payloads;
+  }
+
+  close(): Promise<void> {
+    return this.queue.close();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The client pattern the README shows: listen, and on every connect that did
+// not recover its session, catch up with GET /api/assets?updatedSince=.
+// Events and caught-up assets are applied idempotently, keyed by asset id.
+
+export interface AssetFeed {
+  socket: Socket;
+  /** Latest final status per asset id, from live events and catch-ups alike. */
+  assets: Map<string, string>;
+  /** Asset ids in the order live events arrived. */
+  live: string[];
+  /** One entry per connect: whether the session was recovered, and how many assets the catch-up returned. */
+  connects: { recovered: boolean; caughtUp: number }[];
+  close(): void;
+}
+
+export function followAssets(options: { notifierUrl: string; apiUrl: string; token: () => string; since: string; transports?: ("websocket" | "polling")[] }): AssetFeed {
+  let since = options.since;
+  const socket = io(options.notifierUrl, {
+    // A function: each (re)connection presents the token current at that moment.
+    auth: (send) => send({ token: options.token() }),
+    transports: options.transports ?? ["websocket"],
+    forceNew: true,
+  });
+  const feed: AssetFeed = { socket, assets: new Map(), live: [], connects: [], close: () => socket.close() };
+  socket.on(ASSET_PROCESSED_EVENT, (event: AssetProcessedEvent) => {
+    feed.live.push(event.assetId);
+    feed.assets.set(event.assetId, event.status);
+  });
+  socket.on("connect", async () => {
+    const entry = { recovered: socket.recovered, caughtUp: -1 };
+    feed.connects.push(entry);
+    if (socket.recovered) return; // the server replayed what was missed
+    let caughtUp = 0;
+    let cursor: string | undefined;
+    do {
+      const url = new URL("/api/assets", options.apiUrl);
+      url.searchParams.set("updatedSince", since);
+      url.searchParams.set("limit", "100");
+      if (cursor) url.searchParams.set("cursor", cursor);
+      const response = await fetch(url, { headers: { authorization: `Bearer ${options.token()}` } });
+      if (!response.ok) throw new Error(`catch-up answered ${response.status}`);
+      const page = (await response.json()) as { items: { _id: string; status: string; updatedAt: string }[]; nextCursor: string | null };
+      for (const asset of page.items) {
+        caughtUp++;
+        if (asset.status === "active" || asset.status === "failed") feed.assets.set(asset._id, asset.status);
+        if (asset.updatedAt > since) since = asset.updatedAt;
+      }
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    entry.caughtUp = caughtUp;
+  });
+  return feed;
 }

@@ -1,10 +1,14 @@
 /**
  * Socket handshake authentication: the JWT comes in `auth.token`; a refused
- * connection gets a `connect_error` whose message says why. The socket is
- * disconnected when its token expires (clients reconnect with a fresh one).
+ * connection gets a `connect_error` whose message says why. It runs for
+ * recovered sessions too, and a session may only be resumed by its own user.
+ * The socket is disconnected when its token expires (clients reconnect with
+ * a fresh one).
  */
 import { AuthError, type AuthUser, verifyUserToken } from "@pipeline/contracts";
 import type { Socket } from "socket.io";
+import { SessionRecovery } from "./session-recovery.ts";
+import { writeDirect } from "./stream-adapter.ts";
 
 export type SocketData = { user: AuthUser };
 
@@ -12,25 +16,31 @@ export function authenticateSocket(secret: string) {
   return async (socket: Socket, next: (error?: Error) => void) => {
     const token: unknown = socket.handshake.auth?.token;
     if (typeof token !== "string" || token.length === 0) return next(new Error("unauthorized: missing token (send it as auth.token)"));
+    let user: AuthUser;
     try {
-      (socket.data as SocketData).user = await verifyUserToken(token, secret);
-      next();
+      user = await verifyUserToken(token, secret);
     } catch (error) {
-      next(new Error(`unauthorized: ${error instanceof AuthError ? error.message : "invalid token"}`));
+      return next(new Error(`unauthorized: ${error instanceof AuthError ? error.message : "invalid token"}`));
     }
+    if (socket.recovered && SessionRecovery.restoredUserId(socket) !== user.userId) {
+      return next(new Error("unauthorized: the session being resumed belongs to another user"));
+    }
+    (socket.data as SocketData).user = user;
+    next();
   };
 }
 
 /** Event sent just before a socket is disconnected because its token expired. */
 export const SESSION_EXPIRED_EVENT = "session_expired";
 
-/** Disconnects the socket at its token's `exp`. */
+/** Disconnects the socket at its token's `exp`, telling it why first. */
 export function disconnectAtExpiry(socket: Socket, user: AuthUser): void {
   const ms = user.exp * 1000 - Date.now();
   // setTimeout holds 32-bit delays; tokens valid longer than ~24 days are re-checked at the next reconnect.
   if (ms > 2 ** 31 - 1) return;
   const timer = setTimeout(() => {
-    socket.emit(SESSION_EXPIRED_EVENT, { reason: "token expired; reconnect with a fresh token" });
+    // Written straight to this connection (socket.emit would go through the stream and arrive after the disconnect).
+    writeDirect(socket, [SESSION_EXPIRED_EVENT, { reason: "token expired; reconnect with a fresh token" }]);
     socket.disconnect(true);
   }, Math.max(0, ms));
   socket.once("disconnect", () => clearTimeout(timer));

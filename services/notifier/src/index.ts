@@ -1,7 +1,8 @@
 /** Notifier: Socket.IO delivery of `asset_processed`. Wiring only. */
-import { counter, createLogger, createMetrics, exitOnStartupError, handleShutdown, healthRoutes, loadConfig, metricsRoute, redisConnection } from "@pipeline/contracts";
+import { createLogger, createMetrics, exitOnStartupError, handleShutdown, healthRoutes, loadConfig, metricsRoute, redisConnection } from "@pipeline/contracts";
 import { Hono } from "hono";
 import { notifierConfigSchema } from "./config.ts";
+import { connectedSocketsGauge, notifierMetrics } from "./metrics.ts";
 import { consumeOutcomes } from "./outcomes-consumer.ts";
 import { createSocketServer } from "./socket-server.ts";
 
@@ -9,32 +10,39 @@ const logger = createLogger("notifier");
 try {
   const config = loadConfig(notifierConfigSchema);
   logger.level = config.LOG_LEVEL;
-  // The adapter blocks on XREAD, so it gets a connection of its own.
+  // The adapter duplicates this one for its blocking XREAD; BullMQ blocks too, so it gets its own.
   const adapterRedis = redisConnection(config.REDIS_URL, "worker");
   const queueRedis = redisConnection(config.REDIS_URL, "worker");
   for (const client of [adapterRedis, queueRedis]) client.on("error", (error) => logger.warn({ err: error.message }, "redis error"));
   const registry = createMetrics("notifier");
-  const { io, engine } = createSocketServer({
+  const metrics = notifierMetrics(registry);
+  const sockets = createSocketServer({
     redis: adapterRedis,
     jwtSecret: config.JWT_SECRET,
     streamName: `${config.QUEUE_PREFIX}:socket.io`,
     streamMaxLen: config.STREAM_MAX_LEN,
     recoveryWindowMs: config.RECOVERY_WINDOW_MS,
+    pingIntervalMs: config.PING_INTERVAL_MS,
+    pingTimeoutMs: config.PING_TIMEOUT_MS,
     corsOrigin: config.CORS_ORIGIN,
     logger,
+    metrics,
   });
+  const { io, engine } = sockets;
+  connectedSocketsGauge(registry, io);
   const consumer = consumeOutcomes({
-    io,
+    broadcast: sockets.broadcast,
     connection: queueRedis,
     prefix: config.QUEUE_PREFIX,
     concurrency: config.OUTCOME_CONCURRENCY,
     logger,
-    delivered: counter(registry, "asset_processed_emitted_total", "asset_processed events broadcast, by status", ["status"]),
+    metrics,
   });
 
   let server: ReturnType<typeof Bun.serve> | undefined;
   const { isShuttingDown } = handleShutdown(logger, config.SHUTDOWN_TIMEOUT_MS, [
-    // Stop taking outcomes first (unfinished ones go back to the queue for another replica), then close sockets.
+    // Stop taking outcomes first (those in hand finish, the rest stay queued for another replica),
+    // then close sockets (their sessions are kept in Redis so they resume on any replica).
     { name: "outcomes", close: () => consumer.close() },
     { name: "sockets", close: () => io.close() },
     { name: "http", close: () => server?.stop(true) },
@@ -47,8 +55,9 @@ try {
     isShuttingDown,
   );
   metricsRoute(app, registry);
-  app.get("/metrics/sockets", (c) => c.json({ sockets: io.engine.clientsCount }));
+  app.get("/metrics/sockets", (c) => c.json({ sockets: io.of("/").sockets.size }));
   app.all("/socket.io/*", (c) => engine.handleRequest(c.req.raw, c.env));
+  await sockets.start();
   const handler = engine.handler();
   server = Bun.serve({ ...handler, port: config.PORT, fetch: (request, bunServer) => app.fetch(request, bunServer) });
   void consumer.run();
