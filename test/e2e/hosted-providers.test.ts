@@ -37,16 +37,13 @@ beforeAll(async () => {
       AI_MODEL: "vision-stand-in",
     },
   });
+  stack.onStop(cloud);
+  stack.onStop(ai);
   token = await tokenFor(user);
-  socket = await connectRecording(stack.get("notifier").url, token);
+  socket = stack.onStop(await connectRecording(stack.get("notifier").url, token));
 }, 60_000);
 
-afterAll(async () => {
-  socket?.close();
-  await stack?.stop();
-  await ai?.stop();
-  await cloud?.stop();
-});
+afterAll(() => stack?.stop());
 
 test("an upload goes through Cloudinary and the vision model to a success event", async () => {
   const response = await upload(stack.gatewayUrl, token, { image: await productPhoto({ format: "jpeg" }), category: "sneaker", type: "image/jpeg" });

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { AI_QUEUE } from "@pipeline/contracts";
 import { Queue } from "bullmq";
-import { upload } from "../helpers/api.ts";
+import { submitUpload } from "../helpers/api.ts";
 import { productPhoto } from "../helpers/images.ts";
 import { assetOf, eventsFor, waitForEvent } from "../helpers/outcomes.ts";
 import { type RecordingSocket, connectRecording, eventually } from "../helpers/sockets.ts";
@@ -38,29 +38,21 @@ beforeAll(async () => {
       WORKER_CONCURRENCY: "1",
     },
   });
-  queue = new Queue(AI_QUEUE, { connection: stack.redis(), prefix: stack.id });
+  stack.onStop(ai);
+  queue = stack.onStop(new Queue(AI_QUEUE, { connection: stack.redis(), prefix: stack.id }));
   token = await tokenFor(user);
   const notifier = stack.get("notifier").url;
-  sockets = [await connectRecording(notifier, token), await connectRecording(notifier, token, { transports: ["polling"] })];
+  sockets = [stack.onStop(await connectRecording(notifier, token)), stack.onStop(await connectRecording(notifier, token, { transports: ["polling"] }))];
   photo = await productPhoto({ format: "jpeg" });
 }, 60_000);
 
-afterAll(async () => {
-  for (const socket of sockets ?? []) socket.close();
-  await queue?.close();
-  await stack?.stop();
-  await ai?.stop();
-});
+afterAll(() => stack?.stop());
 
 beforeEach(() => {
   ai.requests.length = 0;
 });
 
-async function submit(): Promise<{ assetId: string; jobId: string }> {
-  const response = await upload(stack.gatewayUrl, token, { image: photo, category: "sneaker", type: "image/jpeg" });
-  expect(response.status).toBe(202);
-  return response.json();
-}
+const submit = () => submitUpload(stack.gatewayUrl, token, photo, "sneaker", "image/jpeg");
 
 async function expectOneSuccessEach(assetId: string) {
   for (const socket of sockets) await waitForEvent(socket, assetId);

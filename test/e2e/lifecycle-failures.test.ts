@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:tes
 import { AI_QUEUE, OUTCOME_QUEUE, type JobData, assetProcessedFailureSchema } from "@pipeline/contracts";
 import { Queue } from "bullmq";
 import { Types } from "mongoose";
-import { getJson, postJson, upload } from "../helpers/api.ts";
+import { getJson, postJson, submitUpload } from "../helpers/api.ts";
 import { productPhoto } from "../helpers/images.ts";
 import { assetOf, eventsFor, waitForEvent, waitForStatus } from "../helpers/outcomes.ts";
 import { type RecordingSocket, connectRecording, eventually } from "../helpers/sockets.ts";
@@ -42,31 +42,23 @@ beforeAll(async () => {
       WORKER_CONCURRENCY: "1",
     },
   });
-  queue = new Queue<JobData>(AI_QUEUE, { connection: stack.redis(), prefix: stack.id });
+  stack.onStop(ai);
+  queue = stack.onStop(new Queue<JobData>(AI_QUEUE, { connection: stack.redis(), prefix: stack.id }));
   token = await tokenFor(user);
   otherToken = await tokenFor(other);
   adminToken = await tokenFor(newUserId(), { role: "admin" });
   const notifier = stack.get("notifier").url;
-  sockets = [await connectRecording(notifier, token), await connectRecording(notifier, token)];
+  sockets = [stack.onStop(await connectRecording(notifier, token)), stack.onStop(await connectRecording(notifier, token))];
   photo = await productPhoto({ format: "png" });
 }, 60_000);
 
-afterAll(async () => {
-  for (const socket of sockets ?? []) socket.close();
-  await queue?.close();
-  await stack?.stop();
-  await ai?.stop();
-});
+afterAll(() => stack?.stop());
 
 beforeEach(() => {
   ai.requests.length = 0;
 });
 
-async function submit(): Promise<{ assetId: string; jobId: string }> {
-  const response = await upload(stack.gatewayUrl, token, { image: photo, category: "sneaker" });
-  expect(response.status).toBe(202);
-  return response.json();
-}
+const submit = () => submitUpload(stack.gatewayUrl, token, photo);
 
 /** Waits for the event on every socket, then leaves room for a duplicate before the caller counts. */
 async function settle(assetId: string) {

@@ -6,6 +6,13 @@ export async function upload(baseUrl: string, token: string | undefined, fields:
   return fetch(`${baseUrl}/api/assets/analyze-queue`, { method: "POST", body: form, headers: token ? { authorization: `Bearer ${token}` } : {} });
 }
 
+/** Uploads and expects 202; returns the accepted asset and job ids. */
+export async function submitUpload(baseUrl: string, token: string, image: Uint8Array, category = "sneaker", type = "image/png"): Promise<{ assetId: string; jobId: string }> {
+  const response = await upload(baseUrl, token, { image, category, type });
+  if (response.status !== 202) throw new Error(`upload answered ${response.status}: ${await response.text()}`);
+  return response.json();
+}
+
 export function getJson(baseUrl: string, path: string, token: string): Promise<Response> {
   return fetch(`${baseUrl}${path}`, { headers: { authorization: `Bearer ${token}` } });
 }

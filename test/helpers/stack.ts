@@ -114,7 +114,16 @@ export class Stack {
   }
   private redisClient?: Redis;
 
+  private readonly cleanups: (() => unknown)[] = [];
+
+  /** Registers something the test made (a socket, a stand-in, a queue handle) to close when the stack stops, first. */
+  onStop<T extends { close?: () => unknown; stop?: () => unknown }>(resource: T): T {
+    this.cleanups.push(() => (resource.close ?? resource.stop)?.call(resource));
+    return resource;
+  }
+
   async stop(): Promise<void> {
+    for (const cleanup of this.cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
     await Promise.all(this.services.map((service) => stopProcess(service.proc, 10_000)));
     await this.connection?.dropDatabase().catch(() => undefined);
     await this.connection?.close();

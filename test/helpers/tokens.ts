@@ -10,12 +10,15 @@ export function tokenFor(userId: string, options: { expiresInS?: number; role?: 
   return sign({ sub: userId, iat: now, exp: now + (options.expiresInS ?? 3600), ...(options.role ? { role: options.role } : {}) }, options.secret ?? TEST_JWT_SECRET, "HS256");
 }
 
-/** A JWT with any header and payload, signed with HS256 (or unsigned for alg "none"). */
+const HMAC_HASHES: Record<string, string> = { HS256: "SHA-256", HS384: "SHA-384", HS512: "SHA-512" };
+
+/** A JWT with any header and payload, signed with the header's HMAC algorithm (or unsigned for alg "none"). */
 export async function rawToken(header: Record<string, unknown>, payload: Record<string, unknown>, secret = TEST_JWT_SECRET): Promise<string> {
   const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
   const unsigned = `${encode(header)}.${encode(payload)}`;
   if (header.alg === "none") return `${unsigned}.`;
-  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const hash = HMAC_HASHES[String(header.alg)] ?? "SHA-256";
+  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash }, false, ["sign"]);
   const signature = Buffer.from(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(unsigned))).toString("base64url");
   return `${unsigned}.${signature}`;
 }
