@@ -49,6 +49,9 @@ describe("bad uploads", () => {
   test("a text file sent as image/png: 415", async () => {
     await expectRejected(await upload(stack.gatewayUrl, token, { image: "just some text, not a picture", category: "other", type: "image/png" }), 415, "unsupported_media_type");
   });
+  test("a text file named .txt with no image bytes: 415", async () => {
+    await expectRejected(await upload(stack.gatewayUrl, token, { image: "hello", category: "other", filename: "notes.txt", type: "text/plain" }), 415, "unsupported_media_type");
+  });
   test("10 MB + 1 byte: 413", async () => {
     const big = new Uint8Array(10 * 1024 * 1024 + 1);
     big.set(png.subarray(0, 16)); // a PNG header, so only the size is wrong

@@ -12,13 +12,24 @@ async function guarded<T>(operation: () => Promise<T>): Promise<T> {
   }
 }
 
-export interface ListQuery {
+export interface AssetFilter {
   userId: string;
   status?: AssetStatus;
   updatedSince?: Date;
+}
+
+export interface ListQuery extends AssetFilter {
   limit: number;
+  skip?: number;
   /** Opaque position from a previous page: the last item's createdAt and id. */
   after?: { createdAt: Date; id: string };
+}
+
+function mongoFilter(query: AssetFilter): Record<string, unknown> {
+  const filter: Record<string, unknown> = { userId: new Types.ObjectId(query.userId) };
+  if (query.status) filter.status = query.status;
+  if (query.updatedSince) filter.updatedAt = { $gte: query.updatedSince };
+  return filter;
 }
 
 export class AssetRepository {
@@ -49,16 +60,18 @@ export class AssetRepository {
   }
 
   list(query: ListQuery): Promise<AssetDoc[]> {
-    const filter: Record<string, unknown> = { userId: new Types.ObjectId(query.userId) };
-    if (query.status) filter.status = query.status;
-    if (query.updatedSince) filter.updatedAt = { $gte: query.updatedSince };
+    const filter = mongoFilter(query);
     if (query.after) {
       const { createdAt, id } = query.after;
       filter.$or = [{ createdAt: { $lt: createdAt } }, { createdAt, _id: { $lt: new Types.ObjectId(id) } }];
     }
     return guarded(() =>
-      this.assets.find(filter).sort({ createdAt: -1, _id: -1 }).limit(query.limit).lean<AssetDoc[]>().exec(),
+      this.assets.find(filter).sort({ createdAt: -1, _id: -1 }).skip(query.skip ?? 0).limit(query.limit).lean<AssetDoc[]>().exec(),
     );
+  }
+
+  count(query: AssetFilter): Promise<number> {
+    return guarded(() => this.assets.countDocuments(mongoFilter(query)).exec());
   }
 
   /** Moves a `failed` Asset of the owner back to `processing` under a new job id; null when it is not failed. */

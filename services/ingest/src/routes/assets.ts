@@ -12,6 +12,8 @@ const listQuerySchema = z.object({
   status: assetStatusSchema.optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().optional(),
+  /** 1-based page number, for clients that page by number rather than by cursor. */
+  page: z.coerce.number().int().min(1).optional(),
   updatedSince: z.iso.datetime({ offset: true }).optional(),
 });
 
@@ -37,18 +39,21 @@ export function assetRoutes(deps: { service: AssetsService; repository: AssetRep
   app.get("/", async (c) => {
     const query = listQuerySchema.safeParse(c.req.query());
     if (!query.success) throw new HttpError(400, "bad_request", query.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
-    const { limit, status, cursor, updatedSince } = query.data;
-    const items = await deps.repository.list({
+    const { limit, status, cursor, updatedSince, page } = query.data;
+    if (cursor && page) throw new HttpError(400, "bad_request", "use either cursor or page, not both");
+    const filter = {
       userId: c.var.user.userId,
-      limit: limit + 1,
       ...(status ? { status } : {}),
       ...(updatedSince ? { updatedSince: new Date(updatedSince) } : {}),
-      ...(cursor ? { after: decodeCursor(cursor) } : {}),
-    });
-    const page = items.slice(0, limit);
-    const last = page.at(-1);
+    };
+    const [items, total] = await Promise.all([
+      deps.repository.list({ ...filter, limit: limit + 1, skip: page ? (page - 1) * limit : 0, ...(cursor ? { after: decodeCursor(cursor) } : {}) }),
+      deps.repository.count(filter),
+    ]);
+    const pageItems = items.slice(0, limit);
+    const last = pageItems.at(-1);
     const nextCursor = items.length > limit && last ? encodeCursor(last.createdAt as Date, last._id.toHexString()) : null;
-    return c.json({ items: page.map(assetJson), nextCursor });
+    return c.json({ items: pageItems.map(assetJson), nextCursor, total, limit, page: page ?? null });
   });
 
   app.get("/:id", async (c) => {
