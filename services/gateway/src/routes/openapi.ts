@@ -31,6 +31,20 @@ export const openApiDocument = {
   },
   security: [{ bearer: [] }],
   paths: {
+    "/api/admin/jobs": {
+      get: {
+        summary: "Jobs by state (admin): the dead-letter set with state=failed",
+        parameters: [
+          { name: "state", in: "query", schema: { enum: ["failed", "waiting", "active", "delayed", "completed"], default: "failed" } },
+          { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 200, default: 50 } },
+          { name: "offset", in: "query", schema: { type: "integer", minimum: 0, default: 0 } },
+        ],
+        responses: { "200": { description: "Jobs with reason, attempts and asset" }, "403": errorResponse("Not an admin") },
+      },
+    },
+    "/api/admin/jobs/{id}/retry": {
+      post: { summary: "Retry one failed job (admin)", parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }], responses: { "202": { description: "Queued again" }, "403": errorResponse("Not an admin"), "404": errorResponse("No such job"), "409": errorResponse("Not failed") } },
+    },
     "/api/assets/analyze-queue": {
       post: {
         summary: "Upload a photo for analysis",
@@ -55,9 +69,10 @@ export const openApiDocument = {
           { name: "status", in: "query", schema: { enum: ASSET_STATUSES } },
           { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 100, default: 20 } },
           { name: "cursor", in: "query", schema: { type: "string" }, description: "nextCursor of the previous page" },
+          { name: "page", in: "query", schema: { type: "integer", minimum: 1 }, description: "1-based page number (instead of cursor)" },
           { name: "updatedSince", in: "query", schema: { type: "string", format: "date-time" }, description: "only assets changed at or after this time (catch-up after reconnecting)" },
         ],
-        responses: { "200": { description: "A page", content: { "application/json": { schema: { type: "object", properties: { items: { type: "array", items: { $ref: "#/components/schemas/Asset" } }, nextCursor: { type: ["string", "null"] } } } } } }, "400": errorResponse("Bad query") },
+        responses: { "200": { description: "A page", content: { "application/json": { schema: { type: "object", properties: { items: { type: "array", items: { $ref: "#/components/schemas/Asset" } }, nextCursor: { type: ["string", "null"] }, total: { type: "integer" }, limit: { type: "integer" }, page: { type: ["integer", "null"] } } } } } }, "400": errorResponse("Bad query") },
       },
     },
     "/api/assets/{id}": {
