@@ -86,6 +86,29 @@ describe("a worker killed mid-job", () => {
   });
 });
 
+describe("a job whose workers keep dying", () => {
+  test("past WORKER_MAX_STALLED_COUNT it fails, and its Asset is marked failed with a reason and its owner told", async () => {
+    const doomed = await stack.add("ai-worker");
+    ai.script(jsonReply(SAMPLE_METADATA, 10_000));
+    const { assetId } = await submit();
+    await eventually(() => ai.requests.length === 1, 15_000, "the first worker's AI call");
+    doomed.proc.kill("SIGKILL");
+    await doomed.proc.exited;
+    // This replica tolerates no stall: the dead worker's job fails at its next stall check.
+    const strict = await stack.add("ai-worker", { WORKER_MAX_STALLED_COUNT: "0" });
+    for (const socket of sockets) await waitForEvent(socket, assetId);
+    await Bun.sleep(500);
+    for (const socket of sockets) {
+      expect(eventsFor(socket, assetId).map((e) => e.status)).toEqual(["failed"]);
+    }
+    const asset = await assetOf(stack.gatewayUrl, token, assetId);
+    expect(asset.status).toBe("failed");
+    expect(asset.aiMetadata.error).toContain("interrupted repeatedly");
+    strict.proc.kill("SIGTERM");
+    expect(await strict.proc.exited).toBe(0);
+  });
+});
+
 describe("SIGTERM", () => {
   test("a worker finishes its in-flight job within the deadline and exits 0", async () => {
     const worker = await stack.add("ai-worker", { SHUTDOWN_TIMEOUT_MS: "15000" });

@@ -33,12 +33,13 @@ export function createAiWorker(options: AiWorkerOptions, deps: Omit<ProcessAsset
 
   // A job that stalls too often (its workers keep dying) is failed inside Redis, never reaching the
   // handler's catch; every replica hears of it, and finalizeFailure is idempotent.
-  const events = new QueueEvents(AI_QUEUE, { connection: options.connection.duplicate(), prefix: options.prefix, autorun: false });
+  const eventsConnection = options.connection.duplicate();
+  const events = new QueueEvents(AI_QUEUE, { connection: eventsConnection, prefix: options.prefix, autorun: false });
   events.on("failed", ({ jobId, failedReason }) => {
     if (!/stalled|started more than/i.test(failedReason)) return;
     const log = deps.logger.child({ jobId });
     Job.fromId<JobData>(worker, jobId)
-      .then((job) => job && finalizeFailure(deps, job, `Processing was interrupted repeatedly (worker lost) after ${job.attemptsMade} attempts`, log))
+      .then((job) => job && finalizeFailure(deps, job, "Processing was interrupted repeatedly (its worker stopped responding); gave up", log))
       .catch((err) => log.error({ err }, "could not finalize a stalled job"));
   });
   events.on("error", (error) => deps.logger.warn({ err: error.message }, "queue events error"));
@@ -56,6 +57,7 @@ export function createAiWorker(options: AiWorkerOptions, deps: Omit<ProcessAsset
       await closing;
       clearTimeout(handBack);
       await events.close();
+      await eventsConnection.quit().catch(() => undefined);
     },
   };
 }
