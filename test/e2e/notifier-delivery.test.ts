@@ -10,7 +10,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type AssetProcessedEvent, assetProcessedFailureSchema, assetProcessedSuccessSchema } from "@pipeline/contracts";
 import { decode, sign } from "hono/jwt";
-import { type RecordingSocket, OutcomeInjector, connectError, connectRecording, countByAsset, eventually } from "../helpers/sockets.ts";
+import { OutcomeInjector } from "../helpers/outcomes.ts";
+import { type RecordingSocket, connectError, connectRecording, countByAsset, eventually } from "../helpers/sockets.ts";
 import { type ServiceHandle, Stack, TEST_JWT_SECRET } from "../helpers/stack.ts";
 import { newUserId, rawToken, tokenFor } from "../helpers/tokens.ts";
 

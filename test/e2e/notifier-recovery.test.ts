@@ -9,7 +9,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { io } from "socket.io-client";
-import { type RecordingSocket, OutcomeInjector, connectRecording, countByAsset, eventually } from "../helpers/sockets.ts";
+import { OutcomeInjector } from "../helpers/outcomes.ts";
+import { type RecordingSocket, connectRecording, countByAsset, eventually } from "../helpers/sockets.ts";
 import { type ServiceHandle, Stack } from "../helpers/stack.ts";
 import { newUserId, tokenFor } from "../helpers/tokens.ts";
 

@@ -10,7 +10,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { stopProcess } from "../../scripts/lib/processes.ts";
-import { type RecordingSocket, type TcpProxy, OutcomeInjector, connectRecording, countByAsset, eventually, tcpProxy } from "../helpers/sockets.ts";
+import { OutcomeInjector } from "../helpers/outcomes.ts";
+import { type RecordingSocket, connectRecording, countByAsset, eventually } from "../helpers/sockets.ts";
+import { type TcpProxy, tcpProxy } from "../helpers/tcp-proxy.ts";
 import { type ServiceHandle, Stack } from "../helpers/stack.ts";
 import { newUserId, tokenFor } from "../helpers/tokens.ts";
 

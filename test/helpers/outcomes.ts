@@ -1,5 +1,14 @@
-/** Waiting on outcomes: a socket's events for one asset, and an Asset's status through the API. */
-import type { AssetProcessedEvent } from "@pipeline/contracts";
+/**
+ * Outcomes in tests: waiting on a socket's events for one asset or an Asset's
+ * status through the API, and injecting outcomes on `asset-outcomes` exactly
+ * as the ai-worker publishes them.
+ */
+import {
+  ASSET_PROCESSED_EVENT, type AssetProcessedEvent, OUTCOME_JOB_OPTIONS, OUTCOME_QUEUE, type OutcomeJob, aiJobIdFor, outcomeJobIdFor,
+} from "@pipeline/contracts";
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { Types } from "mongoose";
 import { getJson } from "./api.ts";
 import { type RecordingSocket, eventually } from "./sockets.ts";
 
@@ -21,4 +30,49 @@ export async function assetOf(baseUrl: string, token: string, assetId: string) {
 export async function waitForStatus(baseUrl: string, token: string, assetId: string, status: string, timeoutMs = 30_000) {
   await eventually(async () => (await assetOf(baseUrl, token, assetId)).status === status, timeoutMs, `asset ${assetId} to be ${status}`);
   return assetOf(baseUrl, token, assetId);
+}
+
+export class OutcomeInjector {
+  readonly queue: Queue<OutcomeJob>;
+  private sent = 0;
+
+  constructor(connection: Redis, prefix: string) {
+    this.queue = new Queue<OutcomeJob>(OUTCOME_QUEUE, { connection, prefix });
+  }
+
+  /** A seed-shaped payload: success for even `n`, failure for odd. */
+  static payload(n: number, assetId = new Types.ObjectId().toHexString()): AssetProcessedEvent {
+    const timestamp = new Date().toISOString();
+    return n % 2 === 0
+      ? {
+          event: "asset_processed",
+          assetId,
+          status: "active",
+          aiMetadata: {
+            brand: { value: "Nike", confidence: 0.95 },
+            model: { value: `Air Jordan ${n}`, confidence: 0.88 },
+            colorway: { value: null, confidence: 0 },
+          },
+          processedImageUrl: `https://media.example.test/processed/${assetId}.png`,
+          timestamp,
+        }
+      : { event: "asset_processed", assetId, status: "failed", error: `AI service unavailable after 3 attempts (${n})`, timestamp };
+  }
+
+  /** Publishes `count` outcomes for `userId`; returns their payloads in publishing order. */
+  async publish(userId: string, count: number): Promise<AssetProcessedEvent[]> {
+    const payloads = Array.from({ length: count }, () => OutcomeInjector.payload(this.sent++));
+    await this.queue.addBulk(
+      payloads.map((payload) => ({
+        name: ASSET_PROCESSED_EVENT,
+        data: { userId, payload },
+        opts: { ...OUTCOME_JOB_OPTIONS, jobId: outcomeJobIdFor(aiJobIdFor(payload.assetId)) },
+      })),
+    );
+    return payloads;
+  }
+
+  close(): Promise<void> {
+    return this.queue.close();
+  }
 }

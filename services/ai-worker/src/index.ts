@@ -28,7 +28,7 @@ try {
   const outcomes = new OutcomePublisher(redis, config.QUEUE_PREFIX);
   const metrics = new WorkerMetrics(registry);
   const queue = new Queue(AI_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
-  metrics.watchQueue(registry, () => queue.getJobCounts("waiting", "active", "delayed", "failed", "completed"));
+  metrics.watchQueue(() => queue.getJobCounts("waiting", "active", "delayed", "failed", "completed"));
   const aiWorker = createAiWorker(
     {
       connection: redis,

@@ -1,5 +1,5 @@
 /** Asset reads and writes for ingest; every read is scoped to its owner. */
-import { type AssetDoc, type AssetModel, type AssetStatus, type Category, DependencyError, isMongoUnavailable } from "@pipeline/contracts";
+import { type AssetDoc, type AssetModel, type AssetStatus, type Category, DependencyError, isMongoUnavailable, objectIdSchema } from "@pipeline/contracts";
 import { Types } from "mongoose";
 
 /** Turns "MongoDB is down" into a 503; anything else propagates. */
@@ -24,6 +24,8 @@ export interface ListQuery extends AssetFilter {
   /** Opaque position from a previous page: the last item's createdAt and id. */
   after?: { createdAt: Date; id: string };
 }
+
+const isObjectId = (id: string) => objectIdSchema.safeParse(id).success;
 
 function mongoFilter(query: AssetFilter): Record<string, unknown> {
   const filter: Record<string, unknown> = { userId: new Types.ObjectId(query.userId) };
@@ -50,12 +52,12 @@ export class AssetRepository {
   }
 
   findOwned(id: string, userId: string): Promise<AssetDoc | null> {
-    if (!/^[0-9a-f]{24}$/i.test(id)) return Promise.resolve(null);
+    if (!isObjectId(id)) return Promise.resolve(null);
     return guarded(() => this.assets.findOne({ _id: id, userId }).lean<AssetDoc>().exec());
   }
 
   findById(id: string): Promise<AssetDoc | null> {
-    if (!/^[0-9a-f]{24}$/i.test(id)) return Promise.resolve(null);
+    if (!isObjectId(id)) return Promise.resolve(null);
     return guarded(() => this.assets.findById(id).lean<AssetDoc>().exec());
   }
 
