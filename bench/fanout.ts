@@ -13,9 +13,10 @@
  * socket got its own event exactly once. Stops by itself (deadline), cleans
  * up its processes and Redis keys.
  */
-import { ASSET_PROCESSED_EVENT, type AssetProcessedEvent, OUTCOME_JOB_OPTIONS, OUTCOME_QUEUE, type OutcomeJob } from "@pipeline/contracts";
+import { ASSET_PROCESSED_EVENT, type AssetProcessedEvent } from "@pipeline/contracts/events";
+import { outcomeJobIdFor } from "@pipeline/contracts/jobs";
+import { ClientEventPublisher } from "@pipeline/runtime/client-events";
 import type { Subprocess } from "bun";
-import { Queue } from "bullmq";
 import { sign } from "hono/jwt";
 import { Redis } from "ioredis";
 import { Types } from "mongoose";
@@ -61,11 +62,11 @@ const secret = crypto.randomUUID() + crypto.randomUUID();
 const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
 const notifiers: { proc: Subprocess; url: string }[] = [];
 const sockets: Socket[] = [];
-let queue: Queue<OutcomeJob> | undefined;
+let publisher: ClientEventPublisher | undefined;
 
 async function cleanUp(): Promise<void> {
   for (const socket of sockets) socket.close();
-  await queue?.close().catch(() => undefined);
+  await publisher?.close().catch(() => undefined);
   await Promise.all(notifiers.map((n) => stopProcess(n.proc, 10_000)));
   let cursor = "0";
   do {
@@ -139,7 +140,7 @@ try {
   const perReplica = await Promise.all(notifiers.map(async (n) => (await (await fetch(`${n.url}/metrics/sockets`)).json()) as { sockets: number }));
 
   // --- Publish one outcome per user, as the ai-worker does.
-  queue = new Queue<OutcomeJob>(OUTCOME_QUEUE, { connection: redis, prefix });
+  publisher = new ClientEventPublisher(redis, prefix);
   const sentAt = new Map<string, number>();
   const publishStarted = performance.now();
   // All at once in batches of 500, or `--rate` per second in batches of 1/20 s.
@@ -149,11 +150,11 @@ try {
       const assetId = new Types.ObjectId().toHexString();
       expectedFor.set(userId, assetId);
       const payload: AssetProcessedEvent = { event: "asset_processed", assetId, status: "failed", error: "benchmark outcome", timestamp: new Date().toISOString() };
-      return { name: ASSET_PROCESSED_EVENT, data: { userId, payload }, opts: { ...OUTCOME_JOB_OPTIONS, jobId: `outcome-${assetId}` } };
+      return { job: { userId, event: ASSET_PROCESSED_EVENT, payload }, jobId: outcomeJobIdFor(assetId) };
     });
     const now = performance.now();
-    for (const job of batch) sentAt.set(job.data.payload.assetId, now);
-    await queue.addBulk(batch);
+    for (const { job } of batch) sentAt.set(job.payload.assetId, now);
+    await publisher.publishMany(batch);
     if (RATE > 0) await Bun.sleep(Math.max(0, publishStarted + ((start + batchSize) / RATE) * 1000 - performance.now()));
   }
   const publishMs = performance.now() - publishStarted;

@@ -5,7 +5,7 @@
  * works) and an OpenAI-compatible vision endpoint. Both are local stand-ins.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { assetProcessedSuccessSchema } from "@pipeline/contracts";
+import { assetProcessedSuccessSchema } from "@pipeline/contracts/events";
 import { upload } from "../helpers/api.ts";
 import { productPhoto } from "../helpers/images.ts";
 import { assetOf, waitForEvent } from "../helpers/outcomes.ts";

@@ -4,7 +4,7 @@
  * worker runs here, so the job stays as ingest queued it.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { AI_QUEUE, aiJobIdFor } from "@pipeline/contracts";
+import { AI_QUEUE, aiJobIdFor } from "@pipeline/contracts/jobs";
 import { Queue } from "bullmq";
 import { upload } from "../helpers/api.ts";
 import { productPhoto } from "../helpers/images.ts";

@@ -4,7 +4,7 @@
  * deadline; every service exits 0 on SIGTERM. Real child processes.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { AI_QUEUE } from "@pipeline/contracts";
+import { AI_QUEUE } from "@pipeline/contracts/jobs";
 import { Queue } from "bullmq";
 import { submitUpload } from "../helpers/api.ts";
 import { productPhoto } from "../helpers/images.ts";

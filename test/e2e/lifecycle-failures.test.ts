@@ -5,7 +5,8 @@
  * is an OpenAI-compatible stand-in whose answers each test scripts.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { AI_QUEUE, OUTCOME_QUEUE, type JobData, assetProcessedFailureSchema } from "@pipeline/contracts";
+import { AI_QUEUE, OUTCOME_QUEUE, type JobData } from "@pipeline/contracts/jobs";
+import { assetProcessedFailureSchema } from "@pipeline/contracts/events";
 import { Queue } from "bullmq";
 import { Types } from "mongoose";
 import { getJson, postJson, submitUpload } from "../helpers/api.ts";

@@ -74,7 +74,7 @@ describe("notifier restarts", () => {
 
     const during = await outcomes.publish(user, 5);
     await Bun.sleep(300);
-    expect(await outcomes.queue.getJobCounts("waiting")).toMatchObject({ waiting: 5 });
+    expect(await outcomes.publisher.queue.getJobCounts("waiting")).toMatchObject({ waiting: 5 });
 
     const back = await stack.add("notifier");
     balancer.retarget(back.port);
@@ -83,7 +83,7 @@ describe("notifier restarts", () => {
     expect(countByAsset(behindBalancer.events.slice(seen))).toEqual(new Map(during.map((p) => [p.assetId, 1])));
     // The session saved at shutdown was resumed within the recovery window.
     expect(behindBalancer.connects.at(-1)).toEqual({ recovered: true });
-    expect(await outcomes.queue.getJobCounts("waiting", "active", "failed")).toMatchObject({ waiting: 0, active: 0, failed: 0 });
+    expect(await outcomes.publisher.queue.getJobCounts("waiting", "active", "failed")).toMatchObject({ waiting: 0, active: 0, failed: 0 });
   }, 30_000);
 
   test("SIGTERM while outcomes are flowing: the replica stops taking them, exits 0, and every outcome is delivered exactly once", async () => {
@@ -100,6 +100,6 @@ describe("notifier restarts", () => {
     await eventually(() => watcher.events.length >= 400, 20_000, "all 400 outcomes");
     await Bun.sleep(500);
     expect(countByAsset(watcher.events)).toEqual(new Map(sent.map((p) => [p.assetId, 1])));
-    expect(await outcomes.queue.getJobCounts("waiting", "active", "failed", "delayed")).toMatchObject({ waiting: 0, active: 0, failed: 0, delayed: 0 });
+    expect(await outcomes.publisher.queue.getJobCounts("waiting", "active", "failed", "delayed")).toMatchObject({ waiting: 0, active: 0, failed: 0, delayed: 0 });
   }, 40_000);
 });

@@ -5,7 +5,7 @@
  * Asset matches.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { assetProcessedSuccessSchema, type AssetProcessedEvent } from "@pipeline/contracts";
+import { assetProcessedSuccessSchema, type AssetProcessedEvent } from "@pipeline/contracts/events";
 import { Types } from "mongoose";
 import { getJson, upload } from "../helpers/api.ts";
 import { hasAlpha, productPhoto } from "../helpers/images.ts";

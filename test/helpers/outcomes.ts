@@ -3,10 +3,9 @@
  * status through the API, and injecting outcomes on `asset-outcomes` exactly
  * as the ai-worker publishes them.
  */
-import {
-  ASSET_PROCESSED_EVENT, type AssetProcessedEvent, OUTCOME_JOB_OPTIONS, OUTCOME_QUEUE, type OutcomeJob, aiJobIdFor, outcomeJobIdFor,
-} from "@pipeline/contracts";
-import { Queue } from "bullmq";
+import { ASSET_PROCESSED_EVENT, type AssetProcessedEvent } from "@pipeline/contracts/events";
+import { aiJobIdFor, outcomeJobIdFor } from "@pipeline/contracts/jobs";
+import { ClientEventPublisher } from "@pipeline/runtime/client-events";
 import type { Redis } from "ioredis";
 import { Types } from "mongoose";
 import { getJson } from "./api.ts";
@@ -33,11 +32,11 @@ export async function waitForStatus(baseUrl: string, token: string, assetId: str
 }
 
 export class OutcomeInjector {
-  readonly queue: Queue<OutcomeJob>;
+  readonly publisher: ClientEventPublisher;
   private sent = 0;
 
   constructor(connection: Redis, prefix: string) {
-    this.queue = new Queue<OutcomeJob>(OUTCOME_QUEUE, { connection, prefix });
+    this.publisher = new ClientEventPublisher(connection, prefix);
   }
 
   /** A seed-shaped payload: success for even `n`, failure for odd. */
@@ -62,17 +61,13 @@ export class OutcomeInjector {
   /** Publishes `count` outcomes for `userId`; returns their payloads in publishing order. */
   async publish(userId: string, count: number): Promise<AssetProcessedEvent[]> {
     const payloads = Array.from({ length: count }, () => OutcomeInjector.payload(this.sent++));
-    await this.queue.addBulk(
-      payloads.map((payload) => ({
-        name: ASSET_PROCESSED_EVENT,
-        data: { userId, payload },
-        opts: { ...OUTCOME_JOB_OPTIONS, jobId: outcomeJobIdFor(aiJobIdFor(payload.assetId)) },
-      })),
+    await this.publisher.publishMany(
+      payloads.map((payload) => ({ job: { userId, event: ASSET_PROCESSED_EVENT, payload }, jobId: outcomeJobIdFor(aiJobIdFor(payload.assetId)) })),
     );
     return payloads;
   }
 
   close(): Promise<void> {
-    return this.queue.close();
+    return this.publisher.close();
   }
 }

@@ -2,7 +2,7 @@
  * Real socket.io-client connections that record what they receive, and the
  * README's client pattern (listen, catch up on every reconnect).
  */
-import { type AssetProcessedEvent, ASSET_PROCESSED_EVENT } from "@pipeline/contracts";
+import { type AssetProcessedEvent, ASSET_PROCESSED_EVENT } from "@pipeline/contracts/events";
 import { io, type Socket } from "socket.io-client";
 
 export interface RecordingSocket {

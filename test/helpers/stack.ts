@@ -10,6 +10,7 @@ import { join } from "node:path";
 import mongoose from "mongoose";
 import { Redis } from "ioredis";
 import { type ServiceName, freePort, spawnService, stopProcess, waitForHttp } from "../../scripts/lib/processes.ts";
+import { TEST_REDIS_URL, requireRedis, sharedMongoBase } from "./shared-servers.ts";
 
 export const TEST_JWT_SECRET = "test-secret-0123456789abcdef";
 
@@ -37,15 +38,14 @@ export class Stack {
   private readonly logs: boolean;
   gatewayPort = 0;
 
-  constructor(options: StackOptions = {}) {
-    const base = process.env.TEST_MONGO_BASE;
-    if (!base) throw new Error("TEST_MONGO_BASE is not set: run the tests with `bun run test` (test/setup.ts preloads the database)");
+  private constructor(mongoBase: string, options: StackOptions = {}) {
+    const base = mongoBase;
     this.mongoUrl = options.env?.MONGO_URL ?? `${base}/${this.id}`;
     this.logs = options.logs ?? process.env.TEST_LOGS === "1";
     this.env = {
       JWT_SECRET: TEST_JWT_SECRET,
       MONGO_URL: this.mongoUrl,
-      REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
+      REDIS_URL: TEST_REDIS_URL,
       QUEUE_PREFIX: this.id,
       STORAGE_DIR: this.storageDir,
       LOG_LEVEL: this.logs ? "debug" : "warn",
@@ -54,7 +54,8 @@ export class Stack {
   }
 
   static async start(options: StackOptions = {}): Promise<Stack> {
-    const stack = new Stack(options);
+    await requireRedis();
+    const stack = new Stack(await sharedMongoBase(), options);
     stack.gatewayPort = await freePort();
     stack.env.PUBLIC_URL = `http://127.0.0.1:${stack.gatewayPort}`;
     for (const name of options.services ?? (["ingest", "ai-worker", "notifier", "gateway"] as ServiceName[])) {

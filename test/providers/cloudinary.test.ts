@@ -4,9 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import sharp from "sharp";
-import { PermanentError, TransientError } from "../../packages/contracts/src/errors.ts";
-import { CloudinaryStorage, cloudinaryOptionsFromConfig } from "../../packages/storage/src/cloudinary.ts";
-import { createStorage, storageConfigSchema } from "../../packages/storage/src/factory.ts";
+import { PermanentError, TransientError } from "@pipeline/runtime/errors";
+import { CloudinaryStorage, cloudinaryOptionsFromConfig } from "@pipeline/storage";
+import { createStorage, storageConfigSchema } from "@pipeline/storage";
 import { CloudinaryBackgroundRemover, backgroundRemovalUrl } from "../../services/ai-worker/src/background/cloudinary.ts";
 import { startCloudinaryStandIn, type CloudinaryStandIn } from "../standins/cloudinary.ts";
 

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import sharp from "sharp";
-import { PermanentError, TransientError } from "../../packages/contracts/src/errors.ts";
+import { PermanentError, TransientError } from "@pipeline/runtime/errors";
 import { OpenAiAnalyzer, openAiConfigSchema } from "../../services/ai-worker/src/analyzer/openai.ts";
 import { SAMPLE_METADATA, jsonReply, startOpenAiStandIn, type OpenAiStandIn } from "../standins/openai.ts";
 

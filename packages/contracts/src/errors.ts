@@ -1,27 +1,32 @@
-/**
- * Error classes shared by the services. The worker retries anything that is
- * not a PermanentError; a PermanentError fails the job at once.
- */
+/** The API's error shape `{error: {code, message}}` and the code of each status. */
+import { z } from "zod";
 
-/** Retrying cannot help: bad input, an image that does not decode, a provider's 400/401/403. */
-export class PermanentError extends Error {
-  override name = "PermanentError";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
+export const ERROR_CODES = {
+  400: "bad_request",
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not_found",
+  409: "conflict",
+  413: "payload_too_large",
+  415: "unsupported_media_type",
+  429: "rate_limited",
+  500: "internal_error",
+  503: "unavailable",
+} as const;
+export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
+
+export function codeForStatus(status: number): string {
+  return ERROR_CODES[status as keyof typeof ERROR_CODES] ?? (status >= 500 ? "internal_error" : "error");
 }
 
-/** Worth another try: network errors, 5xx, 429, timeouts. */
-export class TransientError extends Error {
-  override name = "TransientError";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
-}
+export const errorBodySchema = z
+  .object({ error: z.object({ code: z.string(), message: z.string() }) })
+  .meta({ id: "Error" });
+export type ErrorBody = z.infer<typeof errorBodySchema>;
 
-/** Classifies an HTTP status from an upstream provider. */
-export function errorForStatus(provider: string, status: number, detail = ""): Error {
-  const message = `${provider} answered ${status}${detail ? `: ${detail}` : ""}`;
-  if (status === 429 || status >= 500) return new TransientError(message);
-  return new PermanentError(message);
+export const errorBody = (code: string, message: string): ErrorBody => ({ error: { code, message } });
+
+/** One line naming each problem of a failed zod parse (`path: message; ...`): the one place zod errors are worded. */
+export function describeZodError(error: z.ZodError): string {
+  return error.issues.map((issue) => (issue.path.length ? `${issue.path.join(".")}: ${issue.message}` : issue.message)).join("; ");
 }

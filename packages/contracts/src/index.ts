@@ -1,11 +1,6 @@
-export * from "./schemas.ts";
-export * from "./errors.ts";
-export * from "./config.ts";
-export * from "./logger.ts";
+/** The wire contracts, zod only: safe to import from a browser or a client SDK. */
 export * from "./asset.ts";
-export * from "./queue.ts";
-export * from "./auth.ts";
-export * from "./http.ts";
-export * from "./metrics.ts";
-export * from "./lifecycle.ts";
-export * from "./mongo.ts";
+export * from "./jobs.ts";
+export * from "./events.ts";
+export * from "./errors.ts";
+export * from "./json-schema.ts";

@@ -12,8 +12,8 @@
 import http from "node:http";
 import https from "node:https";
 import type { UploadApiErrorResponse, UploadApiResponse } from "cloudinary";
-import { PermanentError, TransientError, errorForStatus } from "@pipeline/contracts/errors";
-import type { StorageConfig } from "./factory.ts";
+import { PermanentError, TransientError, errorForStatus } from "@pipeline/runtime/errors";
+import type { StorageConfig } from "./config.ts";
 import type { ImageKind, ImageStorage, SaveOptions } from "./types.ts";
 
 export const DEFAULT_DELIVERY_URL = "https://res.cloudinary.com";

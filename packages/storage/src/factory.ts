@@ -1,20 +1,8 @@
 /** Picks the storage backend from configuration (`STORAGE`). */
-import { z } from "zod";
 import { CloudinaryStorage, cloudinaryOptionsFromConfig } from "./cloudinary.ts";
+import type { StorageConfig } from "./config.ts";
 import { LocalStorage } from "./local.ts";
 import type { ImageStorage } from "./types.ts";
-
-export const storageConfigSchema = z.object({
-  STORAGE: z.enum(["local", "cloudinary"]).default("local"),
-  /** Local storage's folder, shared by ingest, ai-worker and gateway. */
-  STORAGE_DIR: z.string().min(1).optional(),
-  PUBLIC_URL: z.url().default("http://127.0.0.1:3000"),
-  /** cloudinary://<api_key>:<api_secret>@<cloud_name> */
-  CLOUDINARY_URL: z.string().regex(/^cloudinary:\/\/[^:]+:[^@]+@.+$/, "must be cloudinary://<key>:<secret>@<cloud>").optional(),
-  /** Cloudinary API base (the SDK's upload_prefix); set only to reach a stand-in server. */
-  CLOUDINARY_UPLOAD_PREFIX: z.url().optional(),
-});
-export type StorageConfig = z.infer<typeof storageConfigSchema>;
 
 export function defaultStorageDir(): string {
   // <repo>/.data/media, the same for every service started from this checkout.

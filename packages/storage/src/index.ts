@@ -9,4 +9,5 @@ export {
   type CloudinaryOptions,
   type SignatureAlgorithm,
 } from "./cloudinary.ts";
-export { createStorage, storageConfigSchema, type StorageConfig } from "./factory.ts";
+export { storageConfigSchema, type StorageConfig } from "./config.ts";
+export { createStorage } from "./factory.ts";

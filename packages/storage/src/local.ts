@@ -5,7 +5,7 @@
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { PermanentError } from "@pipeline/contracts/errors";
+import { PermanentError } from "@pipeline/runtime/errors";
 import type { ImageStorage, SaveOptions } from "./types.ts";
 
 /** A stored file's name: 32 hex characters, an optional kind suffix, and an image extension. */

@@ -1,4 +1,4 @@
-import { baseConfigSchema, jobConfigSchema, mongoConfigSchema, port, positiveInt } from "@pipeline/contracts";
+import { baseConfigSchema, jobConfigSchema, mongoConfigSchema, port, positiveInt } from "@pipeline/runtime/config";
 import { storageConfigSchema } from "@pipeline/storage";
 import { z } from "zod";
 import { openAiConfigSchema } from "./analyzer/openai.ts";

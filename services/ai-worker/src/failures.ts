@@ -1,5 +1,5 @@
 /** Which errors are worth a retry, and how a terminal failure is explained to the user. */
-import { PermanentError } from "@pipeline/contracts";
+import { PermanentError } from "@pipeline/runtime/errors";
 import { UnrecoverableError } from "bullmq";
 import { ZodError } from "zod";
 

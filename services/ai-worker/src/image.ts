@@ -1,7 +1,7 @@
 /** Raw-pixel helpers over sharp, shared by the local background remover and analyzer. */
 import sharp from "sharp";
 import type { Sharp } from "sharp";
-import { PermanentError } from "@pipeline/contracts/errors";
+import { PermanentError } from "@pipeline/runtime/errors";
 
 /** Decoded pixels, 4 bytes (R, G, B, A) per pixel, row-major. */
 export type RgbaImage = { width: number; height: number; data: Uint8Array };

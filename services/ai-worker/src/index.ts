@@ -1,17 +1,20 @@
 /** ai-worker: consumes `ai-processing`. Wiring only; health and metrics on PORT. */
-import {
-  AI_QUEUE,
-  assetModel, connectMongo, createLogger, createMetrics, exitOnStartupError, handleShutdown, healthRoutes, loadConfig, metricsRoute, mongoIsUp,
-  redisConnection,
-} from "@pipeline/contracts";
+import { AI_QUEUE } from "@pipeline/contracts/jobs";
+import { AssetRepository, assetModel } from "@pipeline/assets";
+import { connectMongo, mongoIsUp } from "@pipeline/runtime/mongo";
+import { createLogger } from "@pipeline/runtime/logger";
+import { createMetrics, metricsRoute } from "@pipeline/runtime/metrics";
+import { exitOnStartupError, handleShutdown } from "@pipeline/runtime/lifecycle";
+import { healthRoutes } from "@pipeline/runtime/http";
+import { loadConfig } from "@pipeline/runtime/config";
+import { redisConnection, redisIsUp } from "@pipeline/runtime/redis";
 import { createStorage } from "@pipeline/storage";
 import { Queue } from "bullmq";
 import { Hono } from "hono";
 import { workerConfigSchema } from "./config.ts";
 import { WorkerMetrics } from "./metrics.ts";
-import { OutcomePublisher } from "./outcomes.ts";
+import { ClientEventPublisher } from "@pipeline/runtime/client-events";
 import { createAnalyzer, createBackgroundRemover } from "./providers-factory.ts";
-import { WorkerAssetRepository } from "./repository.ts";
 import { createAiWorker } from "./worker.ts";
 
 const logger = createLogger("ai-worker");
@@ -25,7 +28,7 @@ try {
   const redis = redisConnection(config.REDIS_URL, "worker");
   redis.on("error", (error) => logger.warn({ err: error.message }, "redis error"));
   const registry = createMetrics("ai-worker");
-  const outcomes = new OutcomePublisher(redis, config.QUEUE_PREFIX);
+  const events = new ClientEventPublisher(redis, config.QUEUE_PREFIX);
   const metrics = new WorkerMetrics(registry);
   const queue = new Queue(AI_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
   metrics.watchQueue(() => queue.getJobCounts("waiting", "active", "delayed", "failed", "completed"));
@@ -39,11 +42,11 @@ try {
       maxStalledCount: config.WORKER_MAX_STALLED_COUNT,
     },
     {
-      repository: new WorkerAssetRepository(assetModel(mongo)),
+      repository: new AssetRepository(assetModel(mongo)),
       storage,
       remover,
       analyzer,
-      outcomes,
+      events,
       metrics,
       logger,
       timeoutMs: config.JOB_TIMEOUT_MS,
@@ -55,7 +58,7 @@ try {
   const { isShuttingDown } = handleShutdown(logger, config.SHUTDOWN_TIMEOUT_MS, [
     // Leave a quarter of the deadline to hand jobs back and close connections.
     { name: "worker", close: () => aiWorker.close(Math.floor(config.SHUTDOWN_TIMEOUT_MS * 0.75)) },
-    { name: "outcomes", close: () => outcomes.close() },
+    { name: "events", close: () => events.close() },
     { name: "queue", close: () => queue.close() },
     { name: "analyzer", close: () => analyzer.close?.() },
     { name: "http", close: () => server?.stop(true) },
@@ -65,7 +68,7 @@ try {
   const app = new Hono();
   healthRoutes(
     app,
-    { mongo: () => mongoIsUp(mongo), redis: async () => (await redis.ping()) === "PONG", worker: async () => aiWorker.worker.isRunning() },
+    { mongo: () => mongoIsUp(mongo), redis: () => redisIsUp(redis), worker: async () => aiWorker.worker.isRunning() },
     isShuttingDown,
   );
   metricsRoute(app, registry);

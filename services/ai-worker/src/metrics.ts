@@ -1,5 +1,5 @@
 /** What an operator watches on a worker: jobs by outcome and time per stage. */
-import { counter, histogram } from "@pipeline/contracts";
+import { counter, histogram } from "@pipeline/runtime/metrics";
 import { type Counter, Gauge, type Histogram, type Registry } from "prom-client";
 
 export class WorkerMetrics {

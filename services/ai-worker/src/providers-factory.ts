@@ -1,5 +1,5 @@
 /** Picks each stage's provider from configuration (BACKGROUND_REMOVAL, ANALYZER). */
-import { ConfigError } from "@pipeline/contracts";
+import { ConfigError } from "@pipeline/runtime/config";
 import { LocalAnalyzer } from "./analyzer/local/index.ts";
 import { OpenAiAnalyzer } from "./analyzer/openai.ts";
 import { CloudinaryBackgroundRemover } from "./background/cloudinary.ts";

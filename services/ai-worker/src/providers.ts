@@ -1,5 +1,5 @@
 /** The two AI stages the worker runs, each with a local and a hosted implementation. */
-import type { Category, ExtractedMetadata } from "@pipeline/contracts/schemas";
+import type { Category, ExtractedMetadata } from "@pipeline/contracts/asset";
 
 export interface BackgroundRemovalInput {
   /** The original image's bytes (JPEG, PNG or WebP). */

@@ -3,7 +3,8 @@
  * replica's jobs are taken over) and a shutdown that finishes what it can and
  * hands back the rest.
  */
-import { AI_QUEUE, type JobData, type Logger } from "@pipeline/contracts";
+import { AI_QUEUE, type JobData } from "@pipeline/contracts/jobs";
+import type { Logger } from "@pipeline/runtime/logger";
 import { Job, QueueEvents, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { finalizeFailure, type ProcessAssetDeps, processAssetJob } from "./jobs/process-asset.ts";

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import sharp from "sharp";
-import { PermanentError } from "@pipeline/contracts/errors";
+import { PermanentError } from "@pipeline/runtime/errors";
 import { LocalBackgroundRemover, computeForegroundMask } from "../src/background/local.ts";
 import { decodeImage } from "../src/image.ts";
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import sharp from "sharp";
-import type { Category, ExtractedMetadata } from "@pipeline/contracts/schemas";
+import type { Category, ExtractedMetadata } from "@pipeline/contracts/asset";
 import { LocalBackgroundRemover } from "../src/background/local.ts";
 import { LocalAnalyzer } from "../src/analyzer/local/index.ts";
 import { detectColorway } from "../src/analyzer/local/colorway.ts";

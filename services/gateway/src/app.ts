@@ -1,5 +1,7 @@
 /** The public edge: health, metrics, media, and the authenticated, rate-limited /api forwarded to ingest. */
-import { HttpError, type Logger, type ReadinessCheck, healthRoutes, httpMetrics, jsonErrors, metricsRoute, requestLog } from "@pipeline/contracts";
+import { HttpError, type ReadinessCheck, healthRoutes, jsonErrors, requestLog } from "@pipeline/runtime/http";
+import type { Logger } from "@pipeline/runtime/logger";
+import { httpMetrics, metricsRoute } from "@pipeline/runtime/metrics";
 import type { LocalStorage } from "@pipeline/storage";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";

@@ -1,4 +1,4 @@
-import { baseConfigSchema, jwtConfigSchema, port, positiveInt } from "@pipeline/contracts";
+import { baseConfigSchema, jwtConfigSchema, port, positiveInt } from "@pipeline/runtime/config";
 import { storageConfigSchema } from "@pipeline/storage";
 import { z } from "zod";
 

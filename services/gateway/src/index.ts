@@ -1,5 +1,10 @@
 /** Gateway: the public HTTP edge. Wiring only. */
-import { createLogger, createMetrics, exitOnStartupError, handleShutdown, internalSecret, loadConfig, redisConnection } from "@pipeline/contracts";
+import { createLogger } from "@pipeline/runtime/logger";
+import { createMetrics } from "@pipeline/runtime/metrics";
+import { exitOnStartupError, handleShutdown } from "@pipeline/runtime/lifecycle";
+import { internalSecret } from "@pipeline/runtime/auth";
+import { loadConfig } from "@pipeline/runtime/config";
+import { redisConnection } from "@pipeline/runtime/redis";
 import { LocalStorage, createStorage } from "@pipeline/storage";
 import { createGatewayApp } from "./app.ts";
 import { gatewayConfigSchema } from "./config.ts";

@@ -1,21 +1,21 @@
 /** Ingest's HTTP app: health, metrics, and the gateway-only /api routes. */
-import { type Logger, type ReadinessCheck, healthRoutes, httpMetrics, jsonErrors, metricsRoute, requestLog } from "@pipeline/contracts";
+import type { Logger } from "@pipeline/runtime/logger";
+import { type ReadinessCheck, healthRoutes, jsonErrors, requestLog } from "@pipeline/runtime/http";
+import { httpMetrics, metricsRoute } from "@pipeline/runtime/metrics";
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import type { Registry } from "prom-client";
-import type { AssetsService } from "./assets-service.ts";
 import { type IngestEnv, requireGateway } from "./auth.ts";
-import type { AssetRepository } from "./repository.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { assetRoutes } from "./routes/assets.ts";
-import type { AiJobProducer } from "./queue.ts";
+import type { AssetsService } from "./services/assets-service.ts";
+import type { JobsService } from "./services/jobs-service.ts";
 
 export interface IngestDeps {
   logger: Logger;
   metrics: Registry;
-  service: AssetsService;
-  producer: AiJobProducer;
-  repository: AssetRepository;
+  assets: AssetsService;
+  jobs: JobsService;
   internalSecret: string;
   maxImageBytes: number;
   readiness: Record<string, ReadinessCheck>;

@@ -1,5 +1,6 @@
 /** Ingest trusts only the gateway: every /api request carries the gateway's short-lived internal token. */
-import { AuthError, HttpError, verifyInternalToken, type AuthUser } from "@pipeline/contracts";
+import { AuthError, verifyInternalToken, type AuthUser } from "@pipeline/runtime/auth";
+import { HttpError } from "@pipeline/runtime/http";
 import { createMiddleware } from "hono/factory";
 
 export type IngestEnv = { Variables: { user: AuthUser; requestId: string } };

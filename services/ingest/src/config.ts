@@ -1,4 +1,4 @@
-import { baseConfigSchema, jobConfigSchema, jwtConfigSchema, mongoConfigSchema, port } from "@pipeline/contracts";
+import { baseConfigSchema, jobConfigSchema, jwtConfigSchema, mongoConfigSchema, port } from "@pipeline/runtime/config";
 import { storageConfigSchema } from "@pipeline/storage";
 import { z } from "zod";
 

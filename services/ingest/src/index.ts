@@ -1,13 +1,18 @@
 /** Ingest: validates uploads, stores originals, creates Assets, queues AI jobs. Wiring only. */
-import {
-  assetModel, connectMongo, createLogger, createMetrics, exitOnStartupError, handleShutdown, internalSecret, loadConfig, mongoIsUp, redisConnection,
-} from "@pipeline/contracts";
+import { AssetRepository, assetModel } from "@pipeline/assets";
+import { connectMongo, mongoIsUp } from "@pipeline/runtime/mongo";
+import { createLogger } from "@pipeline/runtime/logger";
+import { createMetrics } from "@pipeline/runtime/metrics";
+import { exitOnStartupError, handleShutdown } from "@pipeline/runtime/lifecycle";
+import { internalSecret } from "@pipeline/runtime/auth";
+import { loadConfig } from "@pipeline/runtime/config";
+import { redisConnection, redisIsUp } from "@pipeline/runtime/redis";
 import { createStorage } from "@pipeline/storage";
 import { createIngestApp } from "./app.ts";
-import { AssetsService } from "./assets-service.ts";
+import { AssetsService } from "./services/assets-service.ts";
+import { JobsService } from "./services/jobs-service.ts";
 import { ingestConfigSchema } from "./config.ts";
 import { AiJobProducer } from "./queue.ts";
-import { AssetRepository } from "./repository.ts";
 
 const logger = createLogger("ingest");
 try {
@@ -20,8 +25,7 @@ try {
   const redis = redisConnection(config.REDIS_URL, "producer");
   redis.on("error", (error) => logger.warn({ err: error.message }, "redis error"));
   const producer = new AiJobProducer(redis, config.QUEUE_PREFIX, config, storage.plainHttpBase);
-  const repository = new AssetRepository(assets);
-  const service = new AssetsService(repository, storage, producer, logger);
+  const assetsService = new AssetsService(new AssetRepository(assets), storage, producer, logger);
 
   let server: ReturnType<typeof Bun.serve> | undefined;
   const { isShuttingDown } = handleShutdown(logger, config.SHUTDOWN_TIMEOUT_MS, [
@@ -33,12 +37,11 @@ try {
   const app = createIngestApp({
     logger,
     metrics: createMetrics("ingest"),
-    service,
-    producer,
-    repository,
+    assets: assetsService,
+    jobs: new JobsService(producer, assetsService),
     internalSecret: await internalSecret(config.JWT_SECRET, config.INTERNAL_SECRET),
     maxImageBytes: config.MAX_IMAGE_BYTES,
-    readiness: { mongo: () => mongoIsUp(mongo), redis: async () => (await redis.ping()) === "PONG" },
+    readiness: { mongo: () => mongoIsUp(mongo), redis: () => redisIsUp(redis) },
     isShuttingDown,
   });
   // The body limit of the multipart upload: the image plus room for the form's other parts.

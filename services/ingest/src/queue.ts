@@ -1,9 +1,9 @@
 /** The producer side of `ai-processing`: validated job data, the seed's options, one job per asset run. */
-import { AI_QUEUE, DependencyError, aiJobOptions, jobDataSchemaFor, type JobConfig, type JobData } from "@pipeline/contracts";
+import { AI_JOB_NAME, AI_QUEUE, aiJobOptions, jobDataSchemaFor, type JobData } from "@pipeline/contracts/jobs";
+import { DependencyError } from "@pipeline/runtime/http";
+import { type JobConfig, aiJobSettings } from "@pipeline/runtime/config";
 import { type Job, type JobType, Queue } from "bullmq";
 import type { Redis } from "ioredis";
-
-export const AI_JOB_NAME = "analyze-asset";
 
 export class AiJobProducer {
   readonly queue: Queue<JobData>;
@@ -18,7 +18,7 @@ export class AiJobProducer {
   async enqueue(data: JobData, jobId: string): Promise<void> {
     const valid = this.schema.parse(data);
     try {
-      await this.queue.add(AI_JOB_NAME, valid, { ...aiJobOptions(this.config), jobId });
+      await this.queue.add(AI_JOB_NAME, valid, { ...aiJobOptions(aiJobSettings(this.config)), jobId });
     } catch (error) {
       throw new DependencyError("queue", error);
     }

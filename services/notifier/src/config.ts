@@ -1,4 +1,4 @@
-import { baseConfigSchema, jwtConfigSchema, port, positiveInt } from "@pipeline/contracts";
+import { baseConfigSchema, jwtConfigSchema, port, positiveInt } from "@pipeline/runtime/config";
 import { z } from "zod";
 
 export const notifierConfigSchema = baseConfigSchema.extend(jwtConfigSchema.shape).extend({

@@ -5,7 +5,8 @@
  * The socket is disconnected when its token expires (clients reconnect with
  * a fresh one).
  */
-import { AuthError, type AuthUser, verifyUserToken } from "@pipeline/contracts";
+import type { ClientEventPayload } from "@pipeline/contracts/events";
+import { AuthError, type AuthUser, verifyUserToken } from "@pipeline/runtime/auth";
 import type { Socket } from "socket.io";
 import { SessionRecovery } from "./session-recovery.ts";
 import { writeDirect } from "./stream-adapter.ts";
@@ -30,9 +31,6 @@ export function authenticateSocket(secret: string) {
   };
 }
 
-/** Event sent just before a socket is disconnected because its token expired. */
-export const SESSION_EXPIRED_EVENT = "session_expired";
-
 /** Disconnects the socket at its token's `exp`, telling it why first. */
 export function disconnectAtExpiry(socket: Socket, user: AuthUser): void {
   const ms = user.exp * 1000 - Date.now();
@@ -40,10 +38,9 @@ export function disconnectAtExpiry(socket: Socket, user: AuthUser): void {
   if (ms > 2 ** 31 - 1) return;
   const timer = setTimeout(() => {
     // Written straight to this connection (socket.emit would go through the stream and arrive after the disconnect).
-    writeDirect(socket, [SESSION_EXPIRED_EVENT, { reason: "token expired; reconnect with a fresh token" }]);
+    const payload: ClientEventPayload<"session_expired"> = { reason: "token expired; reconnect with a fresh token" };
+    writeDirect(socket, ["session_expired", payload]);
     socket.disconnect(true);
   }, Math.max(0, ms));
   socket.once("disconnect", () => clearTimeout(timer));
 }
-
-export const roomOf = (userId: string) => `user:${userId}`;

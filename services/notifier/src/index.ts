@@ -1,5 +1,10 @@
 /** Notifier: Socket.IO delivery of `asset_processed`. Wiring only. */
-import { createLogger, createMetrics, exitOnStartupError, handleShutdown, healthRoutes, loadConfig, metricsRoute, redisConnection } from "@pipeline/contracts";
+import { createLogger } from "@pipeline/runtime/logger";
+import { createMetrics, metricsRoute } from "@pipeline/runtime/metrics";
+import { exitOnStartupError, handleShutdown } from "@pipeline/runtime/lifecycle";
+import { healthRoutes } from "@pipeline/runtime/http";
+import { loadConfig } from "@pipeline/runtime/config";
+import { redisConnection } from "@pipeline/runtime/redis";
 import { Hono } from "hono";
 import { notifierConfigSchema } from "./config.ts";
 import { connectedSocketsGauge, notifierMetrics } from "./metrics.ts";

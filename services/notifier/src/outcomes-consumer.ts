@@ -1,14 +1,16 @@
 /**
- * Takes outcomes from BullMQ (each one by exactly one notifier replica) and
+ * Takes client events (outcomes) from BullMQ (each one by exactly one notifier replica) and
  * broadcasts them to the owner's room through the adapter's stream, which
  * reaches the owner's sockets on every replica. A job completes only once its
  * event is in the stream; closing the worker (SIGTERM) lets the jobs in hand
  * finish and leaves the rest in the queue for another replica.
  */
-import { ASSET_PROCESSED_EVENT, type Logger, OUTCOME_QUEUE, type OutcomeJob, outcomeJobSchema } from "@pipeline/contracts";
+import { describeZodError } from "@pipeline/contracts/errors";
+import { type ClientEventJob, clientEventJobSchema, roomOf } from "@pipeline/contracts/events";
+import { OUTCOME_QUEUE } from "@pipeline/contracts/jobs";
+import type { Logger } from "@pipeline/runtime/logger";
 import { type Job, UnrecoverableError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import { roomOf } from "./handshake.ts";
 import type { NotifierMetrics } from "./metrics.ts";
 import type { RoomBroadcast } from "./stream-broadcast.ts";
 
@@ -18,20 +20,21 @@ export interface OutcomesConsumerOptions {
   prefix: string;
   concurrency: number;
   logger: Logger;
-  metrics: Pick<NotifierMetrics, "emitted" | "outcomeLag">;
+  metrics: Pick<NotifierMetrics, "emitted" | "processed" | "outcomeLag">;
 }
 
 export function consumeOutcomes(options: OutcomesConsumerOptions) {
-  const worker = new Worker<OutcomeJob>(
+  const worker = new Worker<ClientEventJob>(
     OUTCOME_QUEUE,
-    async (job: Job<OutcomeJob>) => {
-      const outcome = outcomeJobSchema.safeParse(job.data);
-      if (!outcome.success) throw new UnrecoverableError(`invalid outcome: ${outcome.error.message}`);
-      const { userId, payload } = outcome.data;
-      const offset = await options.broadcast(roomOf(userId), ASSET_PROCESSED_EVENT, payload);
-      options.metrics.emitted.inc({ status: payload.status });
+    async (job: Job<ClientEventJob>) => {
+      const parsed = clientEventJobSchema.safeParse(job.data);
+      if (!parsed.success) throw new UnrecoverableError(`invalid client event: ${describeZodError(parsed.error)}`);
+      const { userId, event, payload } = parsed.data;
+      const offset = await options.broadcast(roomOf(userId), event, payload);
+      options.metrics.emitted.inc({ event });
+      if (parsed.data.event === "asset_processed") options.metrics.processed.inc({ status: parsed.data.payload.status });
       options.metrics.outcomeLag.observe(Math.max(0, Date.now() - job.timestamp) / 1000);
-      options.logger.info({ jobId: job.id, assetId: payload.assetId, userId, status: payload.status, offset }, "asset_processed emitted");
+      options.logger.debug({ jobId: job.id, userId, event, offset }, "client event emitted");
     },
     { connection: options.connection, prefix: options.prefix, concurrency: options.concurrency, autorun: false },
   );

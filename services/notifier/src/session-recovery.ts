@@ -19,13 +19,11 @@
  * entries already replayed are skipped for that socket. Every admitted socket
  * gets a `session` event that carries its current offset.
  */
-import type { Logger } from "@pipeline/contracts";
+import type { ClientEventPayload } from "@pipeline/contracts/events";
+import type { Logger } from "@pipeline/runtime/logger";
 import type { Redis } from "ioredis";
 import type { Socket } from "socket.io";
 import { BROADCAST_MESSAGE, type EncodedBroadcastOptions, type StreamAdapter, writeDirect } from "./stream-adapter.ts";
-
-/** Sent to every socket once it is connected (new or recovered): `{ userId, expiresAt }`, then its stream offset. */
-export const SESSION_EVENT = "session";
 
 const PENDING = Symbol("pending replay");
 
@@ -104,7 +102,7 @@ export class SessionRecovery {
    * Socket.IO connects the socket on the next tick, so no stream entry is read
    * in between. Returns how many events were replayed.
    */
-  welcome(socket: Socket, info: Record<string, unknown>): number {
+  welcome(socket: Socket, info: ClientEventPayload<"session">): number {
     const data = socket.data as Record<PropertyKey, unknown>;
     const pending = data[PENDING] as PendingReplay | undefined;
     delete data[PENDING];
@@ -129,7 +127,7 @@ export class SessionRecovery {
       this.watermarks.set(socket.id, offset);
       socket.once("disconnect", () => this.watermarks.delete(socket.id));
     }
-    writeDirect(socket, offset === undefined ? [SESSION_EVENT, info] : [SESSION_EVENT, info, offset]);
+    writeDirect(socket, offset === undefined ? ["session", info] : ["session", info, offset]);
     return replayed;
   }
 

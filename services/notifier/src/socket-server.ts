@@ -4,12 +4,13 @@
  * Sockets join `user:<sub>` on the server side; there is no way for a client
  * to join any other room (the server handles no client events at all).
  */
-import type { Logger } from "@pipeline/contracts";
+import { type ClientToServerEvents, type ServerToClientEvents, roomOf } from "@pipeline/contracts/events";
+import type { Logger } from "@pipeline/runtime/logger";
 import { createAdapter } from "@socket.io/redis-streams-adapter";
 import { Server as Engine } from "@socket.io/bun-engine";
 import type { Redis } from "ioredis";
 import { Server } from "socket.io";
-import { type SocketData, authenticateSocket, disconnectAtExpiry, roomOf } from "./handshake.ts";
+import { type SocketData, authenticateSocket, disconnectAtExpiry } from "./handshake.ts";
 import type { NotifierMetrics } from "./metrics.ts";
 import { SessionRecovery } from "./session-recovery.ts";
 import { streamBroadcaster } from "./stream-broadcast.ts";
@@ -31,7 +32,7 @@ export interface SocketServerOptions {
 }
 
 export function createSocketServer(options: SocketServerOptions) {
-  const io = new Server({
+  const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>({
     adapter: createAdapter(options.redis, {
       streamName: options.streamName,
       maxLen: options.streamMaxLen,

@@ -11,8 +11,8 @@
  */
 import sharp from "sharp";
 import { z } from "zod";
-import { PermanentError, TransientError, errorForStatus } from "@pipeline/contracts/errors";
-import { extractedMetadataSchema, type Category, type ExtractedMetadata } from "@pipeline/contracts/schemas";
+import { PermanentError, TransientError, errorForStatus } from "@pipeline/runtime/errors";
+import { extractedMetadataSchema, type Category, type ExtractedMetadata } from "@pipeline/contracts/asset";
 import type { AnalysisInput, MetadataAnalyzer } from "../providers.ts";
 
 export const openAiConfigSchema = z.object({

@@ -4,22 +4,26 @@
  * publish the outcome. Failures retry (transient) or fail at once
  * (permanent); the last failure sets the Asset `failed` and tells its owner.
  */
-import { PermanentError, jobDataSchemaFor, type JobData, type Logger } from "@pipeline/contracts";
+import { PermanentError } from "@pipeline/runtime/errors";
+import { describeZodError } from "@pipeline/contracts/errors";
+import { jobDataSchemaFor, type JobData } from "@pipeline/contracts/jobs";
+import type { Logger } from "@pipeline/runtime/logger";
 import type { ImageStorage } from "@pipeline/storage";
 import { DelayedError, type Job, UnrecoverableError } from "bullmq";
 import { withAttemptSignal } from "../attempt.ts";
 import { type Stage, failureReason, isPermanent } from "../failures.ts";
 import type { WorkerMetrics } from "../metrics.ts";
-import type { OutcomePublisher } from "../outcomes.ts";
+import { publishOutcome } from "../outcomes.ts";
 import type { BackgroundRemover, MetadataAnalyzer } from "../providers.ts";
-import type { WorkerAssetRepository } from "../repository.ts";
+import type { AssetRepository } from "@pipeline/assets";
+import type { ClientEventPublisher } from "@pipeline/runtime/client-events";
 
 export interface ProcessAssetDeps {
-  repository: WorkerAssetRepository;
+  repository: AssetRepository;
   storage: ImageStorage;
   remover: BackgroundRemover;
   analyzer: MetadataAnalyzer;
-  outcomes: OutcomePublisher;
+  events: ClientEventPublisher;
   metrics: WorkerMetrics;
   logger: Logger;
   timeoutMs: number;
@@ -39,7 +43,7 @@ export function processAssetJob(deps: ProcessAssetDeps) {
     let stage: Stage = "validating";
     try {
       const data = schema.safeParse(job.data);
-      if (!data.success) throw new PermanentError(`invalid job data: ${data.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+      if (!data.success) throw new PermanentError(`invalid job data: ${describeZodError(data.error)}`);
       const { assetId } = data.data;
 
       stage = "loading";
@@ -52,7 +56,7 @@ export function processAssetJob(deps: ProcessAssetDeps) {
       if (asset.status !== "processing") {
         // This run already finished (a crash after the update, a duplicate): make sure its outcome went out, once.
         stage = "publishing";
-        await deps.outcomes.publish(asset, jobId);
+        await publishOutcome(deps.events, asset, jobId);
         log.info({ status: asset.status }, "asset already final; outcome re-published idempotently");
         return { status: asset.status };
       }
@@ -71,13 +75,16 @@ export function processAssetJob(deps: ProcessAssetDeps) {
       });
 
       stage = "saving";
-      await deps.repository.markActive(assetId, jobId, result);
+      const final = await deps.repository.markActive(assetId, jobId, result);
+      if (!final) {
+        log.info("asset moved on while this run worked (superseded or finished elsewhere); result dropped");
+        return { status: "superseded" };
+      }
       stage = "publishing";
-      const final = await deps.repository.findById(assetId);
-      if (final?.processingJobId === jobId) await deps.outcomes.publish(final, jobId);
+      await publishOutcome(deps.events, final, jobId);
       deps.metrics.jobs.inc({ outcome: "completed" });
-      log.info({ status: final?.status }, "job completed");
-      return { status: final?.status ?? "unknown" };
+      log.info({ status: final.status }, "job completed");
+      return { status: final.status };
     } catch (error) {
       if (deps.shutdownSignal.aborted && !isPermanent(error)) {
         // Hand the job back without spending an attempt; another replica (or this one, restarted) takes it.
@@ -101,7 +108,7 @@ export function processAssetJob(deps: ProcessAssetDeps) {
  * (jobs that failed by stalling never reach the handler's catch).
  */
 export async function finalizeFailure(
-  deps: Pick<ProcessAssetDeps, "repository" | "outcomes" | "metrics">,
+  deps: Pick<ProcessAssetDeps, "repository" | "events" | "metrics">,
   job: Job,
   reason: string,
   log: Logger,
@@ -110,11 +117,12 @@ export async function finalizeFailure(
   const assetId = (job.data as Partial<JobData> | undefined)?.assetId;
   if (typeof assetId !== "string") return;
   const changed = await deps.repository.markFailed(assetId, jobId, reason);
-  const asset = await deps.repository.findById(assetId).catch(() => null);
+  // Already failed (an earlier call for this run): publish again, idempotently, in case that call died before publishing.
+  const asset = changed ?? (await deps.repository.findById(assetId).catch(() => null));
   if (!asset || asset.status !== "failed") return;
   // Publish only for the run whose failure this is (or a run the Asset never recorded, with broken data).
   if (asset.processingJobId && asset.processingJobId !== jobId) return;
-  await deps.outcomes.publish(asset, jobId);
+  await publishOutcome(deps.events, asset, jobId);
   if (changed) {
     deps.metrics.jobs.inc({ outcome: "failed" });
     log.warn({ reason }, "job failed for good; asset marked failed");

@@ -3,7 +3,8 @@
  * (HS256 only) and expiry; then the claims are checked (`exp` present, `sub`
  * an ObjectId) and the user is put on the context.
  */
-import { AuthError, HttpError, describeJwtError, userFromClaims, type AuthUser } from "@pipeline/contracts";
+import { AuthError, describeJwtError, userFromClaims, type AuthUser } from "@pipeline/runtime/auth";
+import { HttpError } from "@pipeline/runtime/http";
 import type { MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";

@@ -3,7 +3,8 @@
  * counts against the same budget. If Redis is down the limit is skipped:
  * limiting must not take the API down with it.
  */
-import { HttpError, type Logger } from "@pipeline/contracts";
+import { HttpError } from "@pipeline/runtime/http";
+import type { Logger } from "@pipeline/runtime/logger";
 import { createMiddleware } from "hono/factory";
 import type { Redis } from "ioredis";
 import type { GatewayEnv } from "./auth.ts";

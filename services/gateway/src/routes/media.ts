@@ -1,5 +1,5 @@
 /** Serves local storage's images at /media/<name>; names are unguessable, so no token is needed. */
-import { HttpError } from "@pipeline/contracts";
+import { HttpError } from "@pipeline/runtime/http";
 import type { LocalStorage } from "@pipeline/storage";
 import { Hono } from "hono";
 

@@ -1,5 +1,6 @@
 /** Forwards an authenticated /api request to ingest, vouching for the user with a short-lived internal token. */
-import { DependencyError, HttpError, signInternalToken } from "@pipeline/contracts";
+import { DependencyError, HttpError } from "@pipeline/runtime/http";
+import { signInternalToken } from "@pipeline/runtime/auth";
 import { createMiddleware } from "hono/factory";
 import type { GatewayEnv } from "../middleware/auth.ts";
 

@@ -26,7 +26,7 @@
  *   its maker, a bit less surely than reading the name;
  * - anything below 0.3 is reported as unknown.
  */
-import { NO_DETECTION, type Category, type Detection } from "@pipeline/contracts/schemas";
+import { NO_DETECTION, type Category, type Detection } from "@pipeline/contracts/asset";
 import catalogueJson from "../../../data/catalogue.json";
 import type { OcrLine } from "./ocr.ts";
 

@@ -9,7 +9,7 @@
  *   only one piece of evidence was read (catalogue.ts);
  * - `{value: null, confidence: 0}` when nothing was recognised.
  */
-import type { Detection, ExtractedMetadata } from "@pipeline/contracts/schemas";
+import type { Detection, ExtractedMetadata } from "@pipeline/contracts/asset";
 import type { AnalysisInput, MetadataAnalyzer } from "../../providers.ts";
 import { decodeImage, type RgbaImage } from "../../image.ts";
 import { detectColorway } from "./colorway.ts";

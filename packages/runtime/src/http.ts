@@ -6,6 +6,7 @@
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { codeForStatus, errorBody } from "@pipeline/contracts/errors";
 import type { Logger } from "./logger.ts";
 
 export class HttpError extends Error {
@@ -17,24 +18,6 @@ export class HttpError extends Error {
   ) {
     super(message);
   }
-}
-
-export const errorBody = (code: string, message: string) => ({ error: { code, message } });
-
-const CODES: Partial<Record<number, string>> = {
-  400: "bad_request",
-  401: "unauthorized",
-  403: "forbidden",
-  404: "not_found",
-  409: "conflict",
-  413: "payload_too_large",
-  415: "unsupported_media_type",
-  429: "rate_limited",
-  503: "unavailable",
-};
-
-export function codeForStatus(status: number): string {
-  return CODES[status] ?? (status >= 500 ? "internal_error" : "error");
 }
 
 /** Marks errors raised because a dependency (Redis, MongoDB, ingest) is unreachable. */

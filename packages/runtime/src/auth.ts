@@ -6,7 +6,7 @@
  */
 import { decode, sign, verify } from "hono/jwt";
 import { z } from "zod";
-import { objectIdSchema } from "./schemas.ts";
+import { objectIdSchema } from "@pipeline/contracts/asset";
 
 export const userClaimsSchema = z.object({
   sub: objectIdSchema,

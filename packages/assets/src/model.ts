@@ -1,0 +1,45 @@
+/**
+ * The Asset model (the README's data model). Besides the specification's
+ * fields it keeps `category` (needed to queue the job again on retry) and
+ * timestamps (newest-first listing, `updatedSince` catch-up).
+ */
+import { ASSET_STATUSES, CATEGORIES } from "@pipeline/contracts/asset";
+import { type Connection, type InferSchemaType, Schema, type Types } from "mongoose";
+import type mongoose from "mongoose";
+
+const detectionSchema = new Schema(
+  { value: { type: String, default: null }, confidence: { type: Number, min: 0, max: 1, required: true } },
+  { _id: false },
+);
+
+export const assetSchema = new Schema(
+  {
+    userId: { type: Schema.Types.ObjectId, required: true, index: true },
+    category: { type: String, enum: CATEGORIES, required: true },
+    status: { type: String, enum: ASSET_STATUSES, default: "draft", index: true },
+    images: {
+      original: { url: { type: String } },
+      processed: { url: { type: String } },
+    },
+    aiMetadata: {
+      brand: { type: detectionSchema, default: undefined },
+      model: { type: detectionSchema, default: undefined },
+      colorway: { type: detectionSchema, default: undefined },
+      processedAt: { type: Date },
+      error: { type: String },
+    },
+    processingJobId: { type: String, index: { sparse: true } },
+  },
+  { collection: "assets", timestamps: true, versionKey: false, minimize: true },
+);
+// A user's newest-first page, and the catch-up by update time.
+assetSchema.index({ userId: 1, createdAt: -1 });
+assetSchema.index({ userId: 1, updatedAt: -1 });
+
+export type AssetDoc = InferSchemaType<typeof assetSchema> & { _id: Types.ObjectId; createdAt: Date; updatedAt: Date };
+export type AssetModel = mongoose.Model<InferSchemaType<typeof assetSchema>>;
+
+/** The model bound to one connection (each service owns its connection; tests use their own database). */
+export function assetModel(connection: Connection): AssetModel {
+  return (connection.models.Asset as AssetModel | undefined) ?? connection.model("Asset", assetSchema);
+}

@@ -1,0 +1,32 @@
+/**
+ * The Asset's status machine, in one place. Status only moves forward:
+ * draft -> processing -> active | failed, and failed -> processing on a retry.
+ * A job run may move an Asset only while the Asset still names that run's
+ * job id, so a late or duplicate run never overwrites a newer state. The
+ * repository turns each transition into one conditional update.
+ */
+import type { AssetStatus } from "@pipeline/contracts/asset";
+
+export interface Transition {
+  from: readonly AssetStatus[];
+  to: AssetStatus;
+  /** The Asset must name the acting job (`processingJobId`), or have none recorded yet. */
+  requiresJob: boolean;
+}
+
+export const TRANSITIONS = {
+  /** A run finished: the cut-out and metadata are stored. */
+  complete: { from: ["processing"], to: "active", requiresJob: true },
+  /** A run failed for good (or could not be queued): the reason is stored. */
+  fail: { from: ["draft", "processing"], to: "failed", requiresJob: true },
+  /** The owner (or an operator) queues a failed Asset again, under a new job id. */
+  retry: { from: ["failed"], to: "processing", requiresJob: false },
+} as const satisfies Record<string, Transition>;
+export type TransitionName = keyof typeof TRANSITIONS;
+
+/** Statuses after which a job run must not touch the Asset any more. */
+export const FINAL_STATUSES = ["active", "failed", "archived"] as const satisfies readonly AssetStatus[];
+
+export function canTransition(name: TransitionName, from: AssetStatus): boolean {
+  return (TRANSITIONS[name].from as readonly AssetStatus[]).includes(from);
+}

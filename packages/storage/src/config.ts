@@ -1,0 +1,14 @@
+/** Storage settings from the environment, shared by every service that reads or writes images. */
+import { z } from "zod";
+
+export const storageConfigSchema = z.object({
+  STORAGE: z.enum(["local", "cloudinary"]).default("local"),
+  /** Local storage's folder, shared by ingest, ai-worker and gateway. */
+  STORAGE_DIR: z.string().min(1).optional(),
+  PUBLIC_URL: z.url().default("http://127.0.0.1:3000"),
+  /** cloudinary://<api_key>:<api_secret>@<cloud_name> */
+  CLOUDINARY_URL: z.string().regex(/^cloudinary:\/\/[^:]+:[^@]+@.+$/, "must be cloudinary://<key>:<secret>@<cloud>").optional(),
+  /** Cloudinary API base (the SDK's upload_prefix); set only to reach a stand-in server. */
+  CLOUDINARY_UPLOAD_PREFIX: z.url().optional(),
+});
+export type StorageConfig = z.infer<typeof storageConfigSchema>;

@@ -1,0 +1,110 @@
+/** What ingest does for a user: take an upload, read and list their Assets, retry a failed one; never leave an Asset stranded. */
+import { type AssetDoc, type AssetRepository, toAssetResponse } from "@pipeline/assets";
+import type { Accepted, AssetPage, AssetResponse, AssetStatus, Category } from "@pipeline/contracts/asset";
+import { aiJobIdFor } from "@pipeline/contracts/jobs";
+import { HttpError } from "@pipeline/runtime/http";
+import type { Logger } from "@pipeline/runtime/logger";
+import type { ImageStorage } from "@pipeline/storage";
+import { Types } from "mongoose";
+import { decodeCursor, encodeCursor } from "../cursor.ts";
+import type { AiJobProducer } from "../queue.ts";
+
+export interface UploadInput {
+  userId: string;
+  category: Category;
+  image: Uint8Array;
+  contentType: string;
+}
+
+export interface ListInput {
+  userId: string;
+  limit: number;
+  status?: AssetStatus;
+  updatedSince?: Date;
+  cursor?: string;
+  /** 1-based page number, for clients that page by number rather than by cursor. */
+  page?: number;
+}
+
+export class AssetsService {
+  constructor(
+    private readonly repository: AssetRepository,
+    private readonly storage: ImageStorage,
+    private readonly producer: AiJobProducer,
+    private readonly logger: Logger,
+  ) {}
+
+  async submitUpload(input: UploadInput): Promise<Accepted> {
+    const { url: originalUrl } = await this.storage.save(input.image, { kind: "original", contentType: input.contentType });
+    const id = new Types.ObjectId();
+    const assetId = id.toHexString();
+    const jobId = aiJobIdFor(assetId);
+    await this.repository.createProcessing({ id, userId: input.userId, category: input.category, originalUrl, jobId });
+    await this.enqueueOrMarkFailed({ assetId, userId: input.userId, category: input.category, imageUrl: originalUrl, jobId });
+    return { assetId, jobId, status: "processing" };
+  }
+
+  async get(assetId: string, userId: string): Promise<AssetResponse> {
+    const asset = await this.repository.findOwned(assetId, userId);
+    if (!asset) throw new HttpError(404, "not_found", "asset not found");
+    return toAssetResponse(asset);
+  }
+
+  async list(input: ListInput): Promise<AssetPage> {
+    if (input.cursor && input.page) throw new HttpError(400, "bad_request", "use either cursor or page, not both");
+    const after = input.cursor ? decodeCursor(input.cursor) : undefined;
+    if (after === null) throw new HttpError(400, "bad_request", "cursor is invalid");
+    const filter = {
+      userId: input.userId,
+      ...(input.status ? { status: input.status } : {}),
+      ...(input.updatedSince ? { updatedSince: input.updatedSince } : {}),
+    };
+    // One extra item tells whether there is a next page.
+    const [items, total] = await Promise.all([
+      this.repository.list({ ...filter, limit: input.limit + 1, skip: input.page ? (input.page - 1) * input.limit : 0, ...(after ? { after } : {}) }),
+      this.repository.count(filter),
+    ]);
+    const pageItems = items.slice(0, input.limit);
+    const last = pageItems.at(-1);
+    const nextCursor = items.length > input.limit && last ? encodeCursor({ createdAt: last.createdAt, id: last._id.toHexString() }) : null;
+    return { items: pageItems.map(toAssetResponse), nextCursor, total, limit: input.limit, page: input.page ?? null };
+  }
+
+  async retry(assetId: string, userId: string): Promise<Accepted> {
+    const current = await this.repository.findOwned(assetId, userId);
+    if (!current) throw new HttpError(404, "not_found", "asset not found");
+    if (current.status !== "failed") throw new HttpError(409, "conflict", `only a failed asset can be retried; this one is ${current.status}`);
+    const imageUrl = current.images?.original?.url;
+    if (!imageUrl) throw new HttpError(409, "conflict", "asset has no original image to process");
+    const jobId = aiJobIdFor(assetId, current.processingJobId);
+    const reopened = await this.repository.reopenFailed(assetId, userId, jobId);
+    // Another request retried it between our read and our write.
+    if (!reopened) throw new HttpError(409, "conflict", "asset is no longer failed");
+    await this.enqueueOrMarkFailed({ assetId, userId, category: current.category as Category, imageUrl, jobId });
+    if (current.processingJobId) await this.producer.removeFinished(current.processingJobId).catch(() => undefined);
+    return { assetId, jobId, status: "processing" };
+  }
+
+  /** Retries a failed Asset of any user (operators): through its owner, so the state machine is the same. */
+  async retryAny(assetId: string): Promise<Accepted | null> {
+    const asset: AssetDoc | null = await this.repository.findById(assetId);
+    if (asset?.status !== "failed") return null;
+    return this.retry(assetId, asset.userId.toHexString());
+  }
+
+  private async enqueueOrMarkFailed(run: { assetId: string; userId: string; category: Category; imageUrl: string; jobId: string }) {
+    try {
+      await this.producer.enqueue(
+        { assetId: run.assetId, userId: run.userId, imageUrl: run.imageUrl, category: run.category, createdAt: new Date().toISOString(), attempt: 0 },
+        run.jobId,
+      );
+      this.logger.debug({ assetId: run.assetId, jobId: run.jobId }, "job queued");
+    } catch (error) {
+      this.logger.warn({ err: error, assetId: run.assetId, jobId: run.jobId }, "could not queue job; marking asset failed");
+      await this.repository
+        .markFailed(run.assetId, run.jobId, "could not be queued for processing (queue unavailable); retry later")
+        .catch((markError) => this.logger.error({ err: markError, assetId: run.assetId }, "could not mark unqueued asset failed"));
+      throw error;
+    }
+  }
+}
