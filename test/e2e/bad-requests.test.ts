@@ -1,5 +1,5 @@
 /**
- * Issue 2: every bad upload and every bad token gets the right 4xx with the
+ * Every bad upload and every bad token gets the right 4xx with the
  * JSON error shape, and creates no Asset.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";

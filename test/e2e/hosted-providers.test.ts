@@ -1,5 +1,5 @@
 /**
- * Issue 5, end to end: the whole pipeline on the hosted providers, each
+ * End to end: the whole pipeline on the hosted providers, each
  * reached through its real client: Cloudinary (the SDK's signed uploads of
  * the original and the cut-out, e_background_removal answering 423 while it
  * works) and an OpenAI-compatible vision endpoint. Both are local stand-ins.

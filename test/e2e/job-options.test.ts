@@ -1,11 +1,12 @@
 /**
- * Issue 3: the stored job carries the seed's options (defaults) and exactly
- * the seed's data fields; enqueueing twice for one run makes one job. No
+ * The stored job carries the specification's options (defaults) and exactly
+ * the specification's data fields; enqueueing twice for one run makes one job. No
  * worker runs here, so the job stays as ingest queued it.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { AI_QUEUE, aiJobIdFor } from "@pipeline/contracts/jobs";
 import { Queue } from "bullmq";
+import { ZodError } from "zod";
 import { upload } from "../helpers/api.ts";
 import { productPhoto } from "../helpers/images.ts";
 import { Stack } from "../helpers/stack.ts";
@@ -24,7 +25,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-test("a queued job has the seed's options and data fields", async () => {
+test("a queued job has the specification's options and data fields", async () => {
   const response = await upload(stack.gatewayUrl, await tokenFor(user), { image: await productPhoto({ format: "webp" }), category: "lego", type: "image/webp" });
   expect(response.status).toBe(202);
   const { assetId, jobId } = await response.json();
@@ -51,12 +52,17 @@ test("the producer validates job data too: invalid data is never queued", async 
   const producer = new AiJobProducer(stack.redis(), stack.id, { JOB_ATTEMPTS: 3, JOB_BACKOFF_MS: 2000, JOB_TIMEOUT_MS: 120000, JOB_REMOVE_ON_COMPLETE_S: 86400, JOB_REMOVE_ON_FAIL_S: 604800 }, `${stack.env.PUBLIC_URL}/media/`);
   const valid = { assetId: newUserId(), userId: user, imageUrl: "https://res.cloudinary.com/demo/image/upload/x.jpg", category: "camera" as const, createdAt: new Date().toISOString(), attempt: 0 };
   const invalid = [
-    { ...valid, assetId: "42" },
-    { ...valid, userId: "someone" },
-    { ...valid, imageUrl: "http://example.com/x.jpg" },
-    { ...valid, category: "spaceship" },
-  ];
-  for (const data of invalid) await expect(producer.enqueue(data as never, `invalid-${Math.random()}`)).rejects.toThrow();
+    [{ ...valid, assetId: "42" }, "assetId"],
+    [{ ...valid, userId: "someone" }, "userId"],
+    [{ ...valid, imageUrl: "http://example.com/x.jpg" }, "imageUrl must be an HTTPS URL"],
+    [{ ...valid, category: "spaceship" }, "category"],
+  ] as const;
+  // Each is refused by the job data schema, naming the field at fault.
+  for (const [data, field] of invalid) {
+    const refusal = await producer.enqueue(data as never, `invalid-${Math.random()}`).then(() => null, (error: unknown) => error);
+    expect(refusal).toBeInstanceOf(ZodError);
+    expect((refusal as ZodError).issues.map((issue) => `${issue.path.join(".")} ${issue.message}`).join("; ")).toContain(field);
+  }
   await producer.enqueue({ ...valid, imageUrl: `${stack.env.PUBLIC_URL}/media/${"a".repeat(32)}-original.png` }, "local-ok");
   expect(await queue.getJob("local-ok")).toBeDefined();
   const jobs = await queue.getJobs(["waiting", "delayed", "failed"]);

@@ -1,5 +1,5 @@
 /**
- * Issue 3: a worker killed with SIGKILL mid-job has its job recovered by
+ * A worker killed with SIGKILL mid-job has its job recovered by
  * another; SIGTERM finishes in-flight work, or hands it back past the
  * deadline; every service exits 0 on SIGTERM. Real child processes.
  */

@@ -1,12 +1,13 @@
 /**
- * Issue 3: retries with backoff, terminal failure, permanent errors, the
+ * Retries with backoff, terminal failure, permanent errors, the
  * per-attempt timeout, invalid job data, idempotent re-runs, retrying a
  * failed Asset and the operators' dead-letter routes. The worker's analyzer
  * is an OpenAI-compatible stand-in whose answers each test scripts.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { AI_QUEUE, OUTCOME_QUEUE, type JobData } from "@pipeline/contracts/jobs";
-import { assetProcessedFailureSchema } from "@pipeline/contracts/events";
+import { AI_QUEUE, type JobData, aiJobIdFor, outcomeJobIdFor } from "@pipeline/contracts/jobs";
+import { ASSET_PROCESSED_EVENT, assetProcessedFailureSchema } from "@pipeline/contracts/events";
+import { ClientEventPublisher } from "@pipeline/runtime/client-events";
 import { Queue } from "bullmq";
 import { Types } from "mongoose";
 import { getJson, postJson, submitUpload } from "../helpers/api.ts";
@@ -218,14 +219,17 @@ describe("idempotency", () => {
   });
 
   test("outcomes are keyed by job id, so publishing one twice delivers it once", async () => {
-    const outcomes = new Queue(OUTCOME_QUEUE, { connection: stack.redis(), prefix: stack.id });
-    const counts = await outcomes.getJobCounts();
-    const total = Object.values(counts).reduce((a, b) => a + b, 0);
-    // Every finished AI run so far left exactly one outcome job.
-    expect(total).toBeGreaterThan(0);
-    const ids = (await outcomes.getJobs(["completed"], 0, -1)).map((job) => job.id);
-    expect(new Set(ids).size).toBe(ids.length);
-    await outcomes.close();
+    const publisher = new ClientEventPublisher(stack.redis(), stack.id);
+    const assetId = new Types.ObjectId().toHexString();
+    const payload = { event: ASSET_PROCESSED_EVENT, assetId, status: "failed" as const, error: "published twice", timestamp: new Date().toISOString() };
+    const jobId = outcomeJobIdFor(aiJobIdFor(assetId));
+    await publisher.publish({ userId: user, event: ASSET_PROCESSED_EVENT, payload }, jobId);
+    await eventually(() => sockets.every((socket) => eventsFor(socket, assetId).length === 1), 10_000, "the first publish's event");
+    await publisher.publish({ userId: user, event: ASSET_PROCESSED_EVENT, payload }, jobId);
+    // Leave time for a duplicate to arrive before counting.
+    await Bun.sleep(750);
+    for (const socket of sockets) expect(eventsFor(socket, assetId)).toHaveLength(1);
+    await publisher.close();
   });
 });
 

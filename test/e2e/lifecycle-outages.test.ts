@@ -1,5 +1,5 @@
 /**
- * Issue 3: dependencies down. Each test owns its Redis or FerretDB, stops it
+ * Dependencies down. Each test owns its Redis or FerretDB, stops it
  * mid-run and starts it again; uploads meanwhile get 503 and never leave an
  * Asset `processing`; afterwards every service recovers without a restart
  * and no accepted job is lost.

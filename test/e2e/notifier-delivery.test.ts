@@ -1,5 +1,5 @@
 /**
- * Issue 4, delivery across replicas: three real notifier processes on the
+ * Delivery across replicas: three real notifier processes on the
  * Redis Streams adapter, real socket.io-client sockets on every replica and
  * both transports, outcomes put on the `asset-outcomes` queue as the
  * ai-worker does. Each of a user's sockets gets each event exactly once (and
@@ -82,7 +82,7 @@ describe("delivery across three notifier replicas", () => {
     expect(socketsA.map((s) => s.socket.io.engine.transport.name)).toEqual(["websocket", "websocket", "websocket", "polling", "websocket"]);
   });
 
-  test("events carry the seed's payload field for field, unchanged", () => {
+  test("events carry the README's payload field for field, unchanged", () => {
     const sent = new Map(sentA.map((payload) => [payload.assetId, payload]));
     for (const socket of socketsA) {
       for (const event of socket.events) {

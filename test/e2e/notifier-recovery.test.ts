@@ -1,5 +1,5 @@
 /**
- * Issue 4, connection state recovery over two real notifier replicas: a
+ * Connection state recovery over two real notifier replicas: a
  * socket whose connection drops for a while comes back with
  * `socket.recovered` true and receives what was emitted meanwhile exactly
  * once, in order, over websocket and long-polling, even when it had received

@@ -1,5 +1,5 @@
 /**
- * Issue 4, notifier restarts and outages, over real processes: a loopback
+ * Notifier restarts and outages, over real processes: a loopback
  * TCP proxy stands in for the load balancer in front of the replicas.
  * - SIGTERM on the replica a socket is on: the socket resumes on another
  *   replica (recovered) and gets what was emitted meanwhile, exactly once.

@@ -1,5 +1,5 @@
 /**
- * Issue 4 end to end over the whole stack with three notifier replicas: a
+ * End to end over the whole stack with three notifier replicas: a
  * real upload through the gateway reaches each of the owner's sockets (one
  * per replica, websocket and long-polling) exactly once, with what
  * GET /api/assets/:id shows, and no one else's. A client that was offline

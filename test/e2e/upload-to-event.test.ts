@@ -1,7 +1,7 @@
 /**
- * Issue 2, end to end over real processes: two users, three sockets, two
+ * End to end over real processes: two users, three sockets, two
  * uploads (PNG and JPEG) through the gateway; each of A's sockets gets one
- * event per upload with the seed's payload, B gets nothing, and the stored
+ * event per upload with the specification's payload, B gets nothing, and the stored
  * Asset matches.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -55,7 +55,7 @@ describe("upload to socket event", () => {
     }
   });
 
-  test("each of A's sockets receives exactly one seed-shaped success event per upload", () => {
+  test("each of A's sockets receives exactly one specification-shaped success event per upload", () => {
     for (const socket of socketsA) {
       const ids = socket.events.map((event) => event.assetId).sort();
       expect(ids).toEqual(accepted.map((a) => a.assetId).sort());
@@ -70,7 +70,9 @@ describe("upload to socket event", () => {
     }
   });
 
-  test("user B's socket receives nothing", () => {
+  test("user B's socket receives nothing, though it stayed connected throughout", () => {
+    expect(socketB.socket.connected).toBe(true);
+    expect(socketB.disconnects).toHaveLength(0);
     expect(socketB.events).toHaveLength(0);
   });
 
@@ -111,11 +113,11 @@ describe("upload to socket event", () => {
     expect(listB.items).toEqual([]);
   });
 
-  test("the stored Asset document has the seed's field names and types", async () => {
+  test("the stored Asset document has the specification's field names and types", async () => {
     const db = await stack.db();
     const doc = await db.collection("assets").findOne({ _id: new Types.ObjectId(accepted[0]!.assetId) });
     expect(doc).not.toBeNull();
-    // The seed's fields, plus category (needed to queue again on retry) and timestamps.
+    // The specification's fields, plus category (needed to queue again on retry) and timestamps.
     expect(Object.keys(doc!).sort()).toEqual(["_id", "aiMetadata", "category", "createdAt", "images", "processingJobId", "status", "updatedAt", "userId"]);
     expect(doc!._id).toBeInstanceOf(Types.ObjectId);
     expect(doc!.userId).toBeInstanceOf(Types.ObjectId);

@@ -76,6 +76,19 @@ describe("OpenAiAnalyzer", () => {
     expect(standIn.requests.at(-1)?.problems.length).toBeGreaterThan(2);
   });
 
+  test("the stand-in refuses a strict json_schema whose schema breaks strict mode's rules", async () => {
+    const loose = { type: "object", properties: { brand: { type: "string" }, model: { type: "string" } }, required: ["brand"] };
+    const response = await fetch(`${standIn.url}/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "m", messages: [], response_format: { type: "json_schema", json_schema: { name: "loose", strict: true, schema: loose } } }),
+    });
+    expect(response.status).toBe(400);
+    const problems = standIn.requests.at(-1)?.problems ?? [];
+    expect(problems).toContain("schema: additionalProperties must be false");
+    expect(problems).toContain("schema: every property must be required (model are not)");
+  });
+
   test("no Authorization header is sent when no key is configured", async () => {
     const open = startOpenAiStandIn();
     try {
