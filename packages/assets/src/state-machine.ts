@@ -7,7 +7,7 @@
  */
 import type { AssetStatus } from "@pipeline/contracts/asset";
 
-export interface Transition {
+interface Transition {
   from: readonly AssetStatus[];
   to: AssetStatus;
   /** The Asset must name the acting job (`processingJobId`), or have none recorded yet. */
@@ -23,9 +23,6 @@ export const TRANSITIONS = {
   retry: { from: ["failed"], to: "processing", requiresJob: false },
 } as const satisfies Record<string, Transition>;
 export type TransitionName = keyof typeof TRANSITIONS;
-
-/** Statuses after which a job run must not touch the Asset any more. */
-export const FINAL_STATUSES = ["active", "failed", "archived"] as const satisfies readonly AssetStatus[];
 
 export function canTransition(name: TransitionName, from: AssetStatus): boolean {
   return (TRANSITIONS[name].from as readonly AssetStatus[]).includes(from);

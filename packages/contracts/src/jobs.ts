@@ -1,12 +1,12 @@
 /**
- * The queue contracts: queue names, the AI job's data (the seed's fields,
- * validated in the producer and the worker), the seed's job options, and the
+ * The queue contracts: queue names, the AI job's data (the specification's fields,
+ * validated in the producer and the worker), the specification's job options, and the
  * job ids that make enqueueing idempotent.
  */
 import { z } from "zod";
 import { categorySchema, objectIdSchema } from "./asset.ts";
 
-/** The seed's queue of AI jobs. */
+/** The queue of AI jobs (the specification's name). */
 export const AI_QUEUE = "ai-processing";
 /** Client events (outcomes) on their way to the notifiers; each is taken by one notifier. */
 export const OUTCOME_QUEUE = "asset-outcomes";
@@ -35,7 +35,7 @@ export function jobDataSchemaFor(plainHttpBase?: string) {
   );
 }
 
-/** The seed's job options; each can be overridden from the environment (see the runtime's job config). */
+/** The specification's job options; each can be overridden from the environment (see the runtime's job config). */
 export const AI_JOB_DEFAULTS = {
   attempts: 3,
   backoffMs: 2000,

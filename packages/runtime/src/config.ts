@@ -21,7 +21,7 @@ export function loadConfig<S extends z.ZodType>(schema: S, env: Record<string, s
 
 /** Environment values are strings; numbers are coerced and checked. */
 export const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
-export const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
+const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
 export const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 
 /** Settings every service shares. */
@@ -33,7 +33,6 @@ export const baseConfigSchema = z.object({
   /** How long a SIGTERM'd service may take to finish in-flight work. */
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
 });
-export type BaseConfig = z.infer<typeof baseConfigSchema>;
 
 export const mongoConfigSchema = z.object({
   MONGO_URL: z
@@ -46,7 +45,7 @@ export const jwtConfigSchema = z.object({
   JWT_SECRET: z.string({ error: "is required (the HS256 secret shared with the app that issues tokens)" }).min(16, "must be at least 16 characters"),
 });
 
-/** The seed's job options, each overridable (tests run with small ones). */
+/** The specification's job options, each overridable (tests run with small ones). */
 export const jobConfigSchema = z.object({
   JOB_ATTEMPTS: positiveInt(AI_JOB_DEFAULTS.attempts),
   JOB_BACKOFF_MS: nonNegativeInt(AI_JOB_DEFAULTS.backoffMs),

@@ -4,7 +4,7 @@ import type { StorageConfig } from "./config.ts";
 import { LocalStorage } from "./local.ts";
 import type { ImageStorage } from "./types.ts";
 
-export function defaultStorageDir(): string {
+function defaultStorageDir(): string {
   // <repo>/.data/media, the same for every service started from this checkout.
   return new URL("../../../.data/media", import.meta.url).pathname;
 }

@@ -21,6 +21,7 @@ export class LocalStorage implements ImageStorage {
   readonly name = "local" as const;
   readonly baseUrl: string;
   readonly plainHttpBase: string;
+  private dirReady: Promise<unknown> | undefined;
 
   constructor(
     private readonly dir: string,
@@ -33,9 +34,16 @@ export class LocalStorage implements ImageStorage {
   async save(bytes: Uint8Array, { kind, contentType }: SaveOptions): Promise<{ url: string }> {
     const extension = EXTENSIONS[contentType];
     if (!extension) throw new PermanentError(`cannot store content type ${contentType}`);
-    await mkdir(this.dir, { recursive: true });
+    // Once per process; recreated if someone removed the folder meanwhile.
+    this.dirReady ??= mkdir(this.dir, { recursive: true });
+    await this.dirReady;
     const name = `${crypto.randomUUID().replaceAll("-", "")}-${kind}.${extension}`;
-    await Bun.write(join(this.dir, name), bytes);
+    try {
+      await Bun.write(join(this.dir, name), bytes);
+    } catch (error) {
+      this.dirReady = undefined;
+      throw error;
+    }
     return { url: this.baseUrl + name };
   }
 

@@ -1,4 +1,4 @@
-/** The producer side of `ai-processing`: validated job data, the seed's options, one job per asset run. */
+/** The producer side of `ai-processing`: validated job data, the specification's options, one job per asset run. */
 import { AI_JOB_NAME, AI_QUEUE, aiJobOptions, jobDataSchemaFor, type JobData } from "@pipeline/contracts/jobs";
 import { DependencyError } from "@pipeline/runtime/http";
 import { type JobConfig, aiJobSettings } from "@pipeline/runtime/config";

@@ -19,11 +19,11 @@ import type { AssetRepository } from "@pipeline/assets";
 import type { ClientEventPublisher } from "@pipeline/runtime/client-events";
 
 export interface ProcessAssetDeps {
-  repository: AssetRepository;
+  repository: Pick<AssetRepository, "findById" | "markActive" | "markFailed">;
   storage: ImageStorage;
   remover: BackgroundRemover;
   analyzer: MetadataAnalyzer;
-  events: ClientEventPublisher;
+  events: Pick<ClientEventPublisher, "publish">;
   metrics: WorkerMetrics;
   logger: Logger;
   timeoutMs: number;
@@ -88,18 +88,39 @@ export function processAssetJob(deps: ProcessAssetDeps) {
     } catch (error) {
       if (deps.shutdownSignal.aborted && !isPermanent(error)) {
         // Hand the job back without spending an attempt; another replica (or this one, restarted) takes it.
-        await job.moveToDelayed(Date.now(), token);
         log.info({ stage }, "worker shutting down; job handed back");
-        throw new DelayedError();
+        return handBack(job, token, 0);
+      }
+      if (stage === "publishing" && !isPermanent(error)) {
+        // The Asset is final; only telling its owner failed. Run again, unspent: the next run finds it final and publishes.
+        log.warn({ err: error }, "outcome not published; job handed back to publish again");
+        return handBack(job, token, PUBLISH_RETRY_MS);
       }
       const permanent = isPermanent(error);
       const last = permanent || attemptNumber >= (job.opts.attempts ?? 1);
       log.warn({ err: error, stage, permanent, last }, "attempt failed");
-      if (last) await finalizeFailure(deps, job, failureReason(error, stage, attemptNumber), log);
+      if (last) {
+        try {
+          await finalizeFailure(deps, job, failureReason(error, stage, attemptNumber), log);
+        } catch (finalizeError) {
+          // Marked failed (or not) but not told: run again, unspent, so the owner hears of it.
+          log.warn({ err: finalizeError }, "terminal failure not recorded or published; job handed back");
+          return handBack(job, token, PUBLISH_RETRY_MS);
+        }
+      }
       if (permanent) throw new UnrecoverableError(error instanceof Error ? error.message : String(error));
       throw error;
     }
   };
+}
+
+/** How long a job whose outcome could not be published waits before it runs again. */
+const PUBLISH_RETRY_MS = 1000;
+
+/** Puts the job back in the queue without spending an attempt. */
+async function handBack(job: Job, token: string | undefined, delayMs: number): Promise<never> {
+  await job.moveToDelayed(Date.now() + delayMs, token);
+  throw new DelayedError();
 }
 
 /**

@@ -1,6 +1,6 @@
 /** Forwards an authenticated /api request to ingest, vouching for the user with a short-lived internal token. */
 import { DependencyError, HttpError } from "@pipeline/runtime/http";
-import { signInternalToken } from "@pipeline/runtime/auth";
+import { InternalTokenSigner } from "@pipeline/runtime/auth";
 import { createMiddleware } from "hono/factory";
 import type { GatewayEnv } from "../middleware/auth.ts";
 
@@ -8,6 +8,7 @@ const FORWARDED_HEADERS = ["content-type", "content-length", "accept"];
 
 export function forwardToIngest(options: { ingestUrl: string; internalSecret: string; timeoutMs: number }) {
   const base = options.ingestUrl.replace(/\/+$/, "");
+  const signer = new InternalTokenSigner(options.internalSecret);
   return createMiddleware<GatewayEnv>(async (c) => {
     const incoming = new URL(c.req.url);
     const headers = new Headers();
@@ -15,7 +16,7 @@ export function forwardToIngest(options: { ingestUrl: string; internalSecret: st
       const value = c.req.header(name);
       if (value) headers.set(name, value);
     }
-    headers.set("authorization", `Bearer ${await signInternalToken(c.var.user, options.internalSecret)}`);
+    headers.set("authorization", `Bearer ${await signer.tokenFor(c.var.user)}`);
     headers.set("x-request-id", c.var.requestId);
     const hasBody = c.req.method !== "GET" && c.req.method !== "HEAD";
     let upstream: Response;

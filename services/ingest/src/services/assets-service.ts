@@ -1,5 +1,5 @@
 /** What ingest does for a user: take an upload, read and list their Assets, retry a failed one; never leave an Asset stranded. */
-import { type AssetDoc, type AssetRepository, toAssetResponse } from "@pipeline/assets";
+import { type AssetDoc, type AssetRepository, canTransition, toAssetResponse } from "@pipeline/assets";
 import type { Accepted, AssetPage, AssetResponse, AssetStatus, Category } from "@pipeline/contracts/asset";
 import { aiJobIdFor } from "@pipeline/contracts/jobs";
 import { HttpError } from "@pipeline/runtime/http";
@@ -26,11 +26,15 @@ export interface ListInput {
   page?: number;
 }
 
+/** What the service needs of the repository and the producer (in-memory fakes stand in for them in unit tests). */
+export type AssetStore = Pick<AssetRepository, "createProcessing" | "findOwned" | "findById" | "list" | "count" | "reopenFailed" | "markFailed">;
+export type JobQueue = Pick<AiJobProducer, "enqueue" | "removeFinished">;
+
 export class AssetsService {
   constructor(
-    private readonly repository: AssetRepository,
+    private readonly repository: AssetStore,
     private readonly storage: ImageStorage,
-    private readonly producer: AiJobProducer,
+    private readonly producer: JobQueue,
     private readonly logger: Logger,
   ) {}
 
@@ -73,7 +77,7 @@ export class AssetsService {
   async retry(assetId: string, userId: string): Promise<Accepted> {
     const current = await this.repository.findOwned(assetId, userId);
     if (!current) throw new HttpError(404, "not_found", "asset not found");
-    if (current.status !== "failed") throw new HttpError(409, "conflict", `only a failed asset can be retried; this one is ${current.status}`);
+    if (!canTransition("retry", current.status)) throw new HttpError(409, "conflict", `only a failed asset can be retried; this one is ${current.status}`);
     const imageUrl = current.images?.original?.url;
     if (!imageUrl) throw new HttpError(409, "conflict", "asset has no original image to process");
     const jobId = aiJobIdFor(assetId, current.processingJobId);

@@ -1,0 +1,126 @@
+/**
+ * In-memory stand-ins for AssetsService's repository, storage and producer
+ * (unit tests only): no MongoDB, no Redis.
+ */
+import type { AssetDoc } from "@pipeline/assets/model";
+import type { AssetFilter, ListQuery, NewAsset } from "@pipeline/assets/repository";
+import { TRANSITIONS, type TransitionName } from "@pipeline/assets/state-machine";
+import type { AssetStatus } from "@pipeline/contracts/asset";
+import type { JobData } from "@pipeline/contracts/jobs";
+import type { ImageStorage, SaveOptions } from "@pipeline/storage";
+import { Types } from "mongoose";
+import type { AssetStore, JobQueue } from "./assets-service.ts";
+
+const allows = (name: TransitionName, status: AssetStatus | null | undefined) =>
+  (TRANSITIONS[name].from as readonly (AssetStatus | null | undefined)[]).includes(status);
+
+/** The repository's methods with the semantics of its Mongo queries: owner scoping, newest-first order, conditional transitions. */
+export class FakeAssetStore implements AssetStore {
+  readonly assets = new Map<string, AssetDoc>();
+
+  add(asset: AssetDoc): AssetDoc {
+    this.assets.set(asset._id.toHexString(), { ...asset });
+    return asset;
+  }
+
+  get(id: string): AssetDoc | undefined {
+    return this.assets.get(id);
+  }
+
+  async createProcessing(input: NewAsset): Promise<void> {
+    const now = new Date();
+    this.add({
+      _id: input.id,
+      userId: new Types.ObjectId(input.userId),
+      category: input.category,
+      status: "processing",
+      images: { original: { url: input.originalUrl } },
+      processingJobId: input.jobId,
+      createdAt: now,
+      updatedAt: now,
+    } as AssetDoc);
+  }
+
+  async findOwned(id: string, userId: string): Promise<AssetDoc | null> {
+    const asset = this.assets.get(id);
+    return asset && asset.userId.toHexString() === userId ? { ...asset } : null;
+  }
+
+  async findById(id: string): Promise<AssetDoc | null> {
+    const asset = this.assets.get(id);
+    return asset ? { ...asset } : null;
+  }
+
+  async list(query: ListQuery): Promise<AssetDoc[]> {
+    const after = query.after;
+    const skip = query.skip ?? 0;
+    return this.matching(query)
+      .filter((a) => !after || a.createdAt < after.createdAt || (a.createdAt.getTime() === after.createdAt.getTime() && a._id.toHexString() < after.id))
+      .slice(skip, skip + query.limit)
+      .map((a) => ({ ...a }));
+  }
+
+  async count(query: AssetFilter): Promise<number> {
+    return this.matching(query).length;
+  }
+
+  async reopenFailed(id: string, userId: string, jobId: string): Promise<AssetDoc | null> {
+    const asset = this.assets.get(id);
+    if (!asset || asset.userId.toHexString() !== userId || !allows("retry", asset.status)) return null;
+    const { error: _dropped, ...meta } = asset.aiMetadata ?? {};
+    Object.assign(asset, { status: TRANSITIONS.retry.to, processingJobId: jobId, aiMetadata: meta, updatedAt: new Date() });
+    return { ...asset };
+  }
+
+  async markFailed(assetId: string, jobId: string, reason: string): Promise<AssetDoc | null> {
+    const asset = this.assets.get(assetId);
+    if (!asset || !allows("fail", asset.status)) return null;
+    if (asset.processingJobId && asset.processingJobId !== jobId) return null;
+    const now = new Date();
+    Object.assign(asset, { status: TRANSITIONS.fail.to, aiMetadata: { ...asset.aiMetadata, error: reason, processedAt: now }, updatedAt: now });
+    return { ...asset };
+  }
+
+  /** The user's Assets that pass the filter, newest first (createdAt, then id, descending). */
+  private matching(filter: AssetFilter): AssetDoc[] {
+    return [...this.assets.values()]
+      .filter((a) => a.userId.toHexString() === filter.userId)
+      .filter((a) => !filter.status || a.status === filter.status)
+      .filter((a) => !filter.updatedSince || a.updatedAt >= filter.updatedSince)
+      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (b._id.toHexString() < a._id.toHexString() ? -1 : 1));
+  }
+}
+
+export class FakeStorage implements ImageStorage {
+  readonly name = "local" as const;
+  readonly saved: { bytes: Uint8Array; options: SaveOptions }[] = [];
+
+  owns(url: string): boolean {
+    return url.startsWith("https://media.test/");
+  }
+
+  async load(): Promise<Uint8Array> {
+    throw new Error("ingest never loads images");
+  }
+
+  async save(bytes: Uint8Array, options: SaveOptions): Promise<{ url: string }> {
+    this.saved.push({ bytes, options });
+    return { url: `https://media.test/${options.kind}/${this.saved.length}.jpg` };
+  }
+}
+
+/** Records what was queued; `failWith` makes the next enqueues throw (Redis down). */
+export class FakeQueue implements JobQueue {
+  readonly enqueued: { data: JobData; jobId: string }[] = [];
+  readonly removed: string[] = [];
+  failWith: Error | undefined;
+
+  async enqueue(data: JobData, jobId: string): Promise<void> {
+    if (this.failWith) throw this.failWith;
+    this.enqueued.push({ data, jobId });
+  }
+
+  async removeFinished(jobId: string): Promise<void> {
+    this.removed.push(jobId);
+  }
+}
