@@ -9,7 +9,7 @@
  */
 import sharp from "sharp";
 import { decodeImage, encodePng } from "../services/ai-worker/src/image.ts";
-import { WORK_SIDE, cutOutForeground } from "../services/ai-worker/src/background/local.ts";
+import { cutOutForeground } from "../services/ai-worker/src/background/local/index.ts";
 import { detectColorway } from "../services/ai-worker/src/analyzer/local/colorway.ts";
 import { closeOcr, readText } from "../services/ai-worker/src/analyzer/local/ocr.ts";
 import { matchCatalogue } from "../services/ai-worker/src/analyzer/local/catalogue.ts";
@@ -59,10 +59,8 @@ async function main(): Promise<void> {
 
   const runOnce = async (samples: Map<Stage, number[]>): Promise<string> => {
     const begin = performance.now();
-    const [full, work] = await timed(samples, "decode", () =>
-      Promise.all([decodeImage(original), decodeImage(original, WORK_SIDE)]),
-    );
-    const cutout = await timed(samples, "background removal", () => cutOutForeground(full, work, signal));
+    const full = await timed(samples, "decode", () => decodeImage(original));
+    const cutout = await timed(samples, "background removal", () => cutOutForeground(full, signal));
     const png = await timed(samples, "encode PNG", () => encodePng(cutout));
     const item = await timed(samples, "decode cutout", () => decodeImage(png));
     const colorway = await timed(samples, "colorway", () => detectColorway(item));

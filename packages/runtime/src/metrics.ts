@@ -5,7 +5,9 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client
 export function createMetrics(service: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
-  collectDefaultMetrics({ register: registry });
+  // The event-loop lag monitor samples every 10 ms by default: ~5 ms of CPU per second on an idle
+  // service. Once a second is plenty for an operator's lag figure.
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 1000 });
   return registry;
 }
 

@@ -35,7 +35,7 @@ function detection(stored: { value?: string | null; confidence?: number } | null
 }
 
 /** Publishes the final state of `asset` for AI job `aiJobId`; false when the asset is not final. */
-export async function publishOutcome(events: ClientEventPublisher, asset: AssetDoc, aiJobId: string): Promise<boolean> {
+export async function publishOutcome(events: Pick<ClientEventPublisher, "publish">, asset: AssetDoc, aiJobId: string): Promise<boolean> {
   const payload = outcomeFromAsset(asset);
   if (!payload) return false;
   // The publisher checks the payload against the client-event map.

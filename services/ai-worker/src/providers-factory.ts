@@ -3,7 +3,7 @@ import { ConfigError } from "@pipeline/runtime/config";
 import { LocalAnalyzer } from "./analyzer/local/index.ts";
 import { OpenAiAnalyzer } from "./analyzer/openai.ts";
 import { CloudinaryBackgroundRemover } from "./background/cloudinary.ts";
-import { LocalBackgroundRemover } from "./background/local.ts";
+import { LocalBackgroundRemover } from "./background/local/index.ts";
 import type { WorkerConfig } from "./config.ts";
 import type { BackgroundRemover, MetadataAnalyzer } from "./providers.ts";
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import sharp from "sharp";
 import type { Category, ExtractedMetadata } from "@pipeline/contracts/asset";
-import { LocalBackgroundRemover } from "../src/background/local.ts";
+import { LocalBackgroundRemover } from "../src/background/local/index.ts";
 import { LocalAnalyzer } from "../src/analyzer/local/index.ts";
 import { detectColorway } from "../src/analyzer/local/colorway.ts";
 import { catalogue, matchCatalogue } from "../src/analyzer/local/catalogue.ts";

@@ -13,6 +13,7 @@ import sharp from "sharp";
 import { z } from "zod";
 import { PermanentError, TransientError, errorForStatus } from "@pipeline/runtime/errors";
 import { extractedMetadataSchema, type Category, type ExtractedMetadata } from "@pipeline/contracts/asset";
+import { flattenOnWhite, pixelsEncodedAs } from "../image.ts";
 import type { AnalysisInput, MetadataAnalyzer } from "../providers.ts";
 
 export const openAiConfigSchema = z.object({
@@ -47,15 +48,23 @@ export function analysisPrompt(category: Category): string {
   ].join(" ");
 }
 
-/** The cutout flattened on white and bounded in size, as JPEG. */
+/**
+ * The cutout flattened on white and bounded in size, as JPEG. When the local
+ * remover made the cutout in this process, its pixels are still at hand and
+ * the PNG is not decoded again.
+ */
 export async function imageForAnalysis(cutout: Uint8Array): Promise<Uint8Array> {
   try {
-    const jpeg = await sharp(cutout)
-      .flatten({ background: "#ffffff" })
+    const pixels = pixelsEncodedAs(cutout);
+    const flattened = pixels
+      ? sharp(flattenOnWhite(pixels), { raw: { width: pixels.width, height: pixels.height, channels: 3 } })
+      : sharp(cutout).flatten({ background: "#ffffff" });
+    const jpeg = await flattened
       .resize({ width: MAX_IMAGE_SIDE, height: MAX_IMAGE_SIDE, fit: "inside", withoutEnlargement: true })
-      .jpeg({ quality: 85 })
+      // Huffman tables not optimised: half the encoding CPU for a file ~10 % larger.
+      .jpeg({ quality: 85, optimiseCoding: false })
       .toBuffer();
-    return new Uint8Array(jpeg);
+    return new Uint8Array(jpeg.buffer, jpeg.byteOffset, jpeg.byteLength);
   } catch (error) {
     throw new PermanentError(`cutout does not decode: ${(error as Error).message}`, { cause: error });
   }
