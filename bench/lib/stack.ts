@@ -1,0 +1,131 @@
+/**
+ * The four services started for one benchmark scenario, on free loopback
+ * ports (a running `bun run dev` is not disturbed), with their own database
+ * name, queue prefix and storage folder. Processes come from
+ * scripts/lib/processes.ts, as for `bun run dev` and the tests.
+ */
+import type { Subprocess } from "bun";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type ServiceName, freePort, spawnService, stopProcess, waitForHttp } from "../../scripts/lib/processes.ts";
+import type { AiEndpoint } from "./ai-endpoint.ts";
+import type { Watched } from "./proc-stats.ts";
+import { deleteKeys } from "./redis.ts";
+
+export interface BenchService {
+  /** Unique label: `ai-worker`, `ai-worker#2`, ... */
+  label: string;
+  name: ServiceName;
+  url: string;
+  proc: Subprocess;
+}
+
+export interface BenchStackOptions {
+  mongoUrl: string;
+  redisUrl: string;
+  jwtSecret: string;
+  ai: AiEndpoint;
+  /** ai-worker replicas to start (default 1). */
+  workers?: number;
+  /** Show the services' logs (LOG_LEVEL=warn) instead of discarding them. */
+  logs?: boolean;
+}
+
+export class BenchStack {
+  /** Stacks started and not stopped yet, so an interrupted run can stop them. */
+  static readonly running = new Set<BenchStack>();
+  readonly prefix = `bench${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  readonly storageDir = mkdtempSync(join(tmpdir(), "bench-media-"));
+  readonly services: BenchService[] = [];
+  private env: Record<string, string> = {};
+
+  private constructor(private readonly options: BenchStackOptions) {}
+
+  static async start(options: BenchStackOptions): Promise<BenchStack> {
+    const stack = new BenchStack(options);
+    BenchStack.running.add(stack);
+    try {
+      const gatewayPort = await freePort();
+      stack.env = {
+        REDIS_URL: options.redisUrl,
+        MONGO_URL: options.mongoUrl,
+        JWT_SECRET: options.jwtSecret,
+        QUEUE_PREFIX: stack.prefix,
+        STORAGE: "local",
+        STORAGE_DIR: stack.storageDir,
+        PUBLIC_URL: `http://127.0.0.1:${gatewayPort}`,
+        BACKGROUND_REMOVAL: "local",
+        ANALYZER: "openai",
+        AI_BASE_URL: options.ai.url,
+        AI_API_KEY: options.ai.apiKey,
+        AI_MODEL: options.ai.model,
+        LOG_LEVEL: "warn",
+        RATE_LIMIT_PER_MINUTE: "1000000",
+      };
+      await stack.add("ingest");
+      for (let i = 0; i < (options.workers ?? 1); i++) await stack.add("ai-worker");
+      await stack.add("notifier");
+      stack.env.INGEST_URL = stack.get("ingest").url;
+      await stack.add("gateway", gatewayPort);
+      return stack;
+    } catch (error) {
+      await stack.stop();
+      throw error;
+    }
+  }
+
+  /**
+   * Starts one more replica of `name`; a port taken meanwhile by someone else
+   * is retried with another. The last attempt shows the service's output, so
+   * a service that cannot start says why.
+   */
+  async add(name: ServiceName, fixedPort?: number): Promise<BenchService> {
+    const count = this.services.filter((s) => s.name === name).length;
+    const label = count ? `${name}#${count + 1}` : name;
+    for (let attempt = 1; ; attempt++) {
+      const port = fixedPort ?? (await freePort());
+      const proc = spawnService(name, { ...this.env, PORT: String(port) }, { quiet: !this.options.logs && attempt < 3 });
+      const service = { label, name, url: `http://127.0.0.1:${port}`, proc };
+      try {
+        await waitForHttp(`${service.url}/healthz`, 30_000, proc);
+        this.services.push(service);
+        return service;
+      } catch (error) {
+        await stopProcess(proc, 1000);
+        if (attempt >= 3) throw new Error(`${label} did not start: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  get(name: ServiceName): BenchService {
+    const service = this.services.find((s) => s.name === name && s.proc.exitCode === null);
+    if (!service) throw new Error(`no running ${name}`);
+    return service;
+  }
+
+  get gatewayUrl(): string {
+    return this.get("gateway").url;
+  }
+
+  get notifierUrl(): string {
+    return this.get("notifier").url;
+  }
+
+  /** Services that exited on their own (a crash during the run invalidates it). */
+  exited(): string[] {
+    return this.services.filter((s) => s.proc.exitCode !== null).map((s) => `${s.label} (exit ${s.proc.exitCode})`);
+  }
+
+  /** Each service process, for CPU and RSS readings. */
+  watched(): Watched[] {
+    return this.services.map((s) => ({ name: s.label, pids: () => [s.proc.pid] }));
+  }
+
+  async stop(): Promise<void> {
+    BenchStack.running.delete(this);
+    await Promise.all(this.services.map((s) => stopProcess(s.proc, 15_000)));
+    await deleteKeys(this.prefix, this.options.redisUrl).catch(() => 0);
+    rmSync(this.storageDir, { recursive: true, force: true });
+  }
+}
