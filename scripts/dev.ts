@@ -1,11 +1,12 @@
 /**
  * `bun run dev`: the whole stack without Docker. Uses the Redis at REDIS_URL
- * and, unless MONGO_URL is set, an embedded FerretDB (SQLite, data in
- * .data/ferretdb). Ctrl-C stops everything it started.
+ * and, unless MONGO_URL is set, the embedded database (FerretDB on a private
+ * PostgreSQL, data in .data/db). Ctrl-C stops everything it started.
  */
 import type { Subprocess } from "bun";
 import { join } from "node:path";
-import { DEFAULT_PORTS, ROOT, SERVICES, redisAnswers, spawnService, startFerretDb, stopProcess, waitForHttp } from "./lib/processes.ts";
+import { type EmbeddedDatabase, startEmbeddedDatabase } from "./lib/embedded-db.ts";
+import { DEFAULT_PORTS, ROOT, SERVICES, redisAnswers, spawnService, stopProcess, waitForHttp } from "./lib/processes.ts";
 
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 if (!(await redisAnswers(redisUrl))) {
@@ -20,11 +21,11 @@ if (!process.env.JWT_SECRET) {
 }
 
 const children: Subprocess[] = [];
-let ferret: Subprocess | undefined;
+let database: EmbeddedDatabase | undefined;
 if (!process.env.MONGO_URL) {
-  ferret = await startFerretDb({ port: 27017, dataDir: join(ROOT, ".data", "ferretdb") });
-  env.MONGO_URL = "mongodb://127.0.0.1:27017/collectibles";
-  console.log("dev: FerretDB v1.24.2 (SQLite) on 127.0.0.1:27017, data in .data/ferretdb");
+  database = await startEmbeddedDatabase({ port: 27017, dataDir: join(ROOT, ".data", "db") });
+  env.MONGO_URL = `${database.url}collectibles`;
+  console.log("dev: FerretDB v1.24.2 on a private PostgreSQL, 127.0.0.1:27017, data in .data/db");
 }
 
 let stopping = false;
@@ -32,7 +33,7 @@ async function stopAll(code: number) {
   if (stopping) return;
   stopping = true;
   await Promise.all(children.map((child) => stopProcess(child)));
-  if (ferret) await stopProcess(ferret);
+  await database?.stop();
   process.exit(code);
 }
 process.on("SIGINT", () => void stopAll(0));

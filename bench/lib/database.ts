@@ -1,18 +1,16 @@
 /**
  * The MongoDB-wire server the benchmark measures, started in ONE place: the
  * services, the seeding and the database ceiling all get their URL from here,
- * and the CPU/RSS readings get its processes from here. To benchmark another
- * embedded database (say FerretDB's PostgreSQL handler, whose backing store
- * is a set of postgres processes), change only `startDatabase`: return its
- * URL and, in `processes`, FerretDB's pid and the store's (for PostgreSQL,
- * `processTree(postmasterPid)` from proc-stats.ts: the postmaster and its
- * backends).
+ * and the CPU/RSS readings get its processes from here. It is the embedded
+ * database `bun run dev` and the tests start: FerretDB v1.24.2 with its
+ * PostgreSQL handler on a private PostgreSQL cluster (scripts/lib/embedded-db.ts).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, startFerretDb, stopProcess } from "../../scripts/lib/processes.ts";
-import type { Watched } from "./proc-stats.ts";
+import { startEmbeddedDatabase } from "../../scripts/lib/embedded-db.ts";
+import { freePort } from "../../scripts/lib/processes.ts";
+import { type Watched, processTree } from "./proc-stats.ts";
 
 export interface BenchDatabase {
   /** What it is, for the report. */
@@ -24,17 +22,20 @@ export interface BenchDatabase {
   stop(): Promise<void>;
 }
 
-/** Today: FerretDB v1.24.2 with the SQLite handler (the store is in-process), its data in a temporary folder. */
 export async function startDatabase(): Promise<BenchDatabase> {
-  const dataDir = mkdtempSync(join(tmpdir(), "bench-ferretdb-"));
-  const port = await freePort();
-  const ferret = await startFerretDb({ port, dataDir, quiet: true });
+  const dataDir = mkdtempSync(join(tmpdir(), "bench-db-"));
+  // Run as root, PostgreSQL runs as an unprivileged user, who must be able to enter the folder.
+  chmodSync(dataDir, 0o755);
+  const database = await startEmbeddedDatabase({ port: await freePort(), dataDir, quiet: true });
   return {
-    label: "FerretDB v1.24.2, SQLite handler",
-    url: (name) => `mongodb://127.0.0.1:${port}/${name}`,
-    processes: [{ name: "ferretdb", pids: () => [ferret.pid] }],
+    label: "FerretDB v1.24.2, PostgreSQL handler on a private PostgreSQL",
+    url: (name) => `${database.url}${name}`,
+    processes: [
+      { name: "ferretdb", pids: () => [database.pids.ferretdb] },
+      { name: "postgres", pids: () => processTree(database.pids.postgres) },
+    ],
     async stop() {
-      await stopProcess(ferret, 5000);
+      await database.stop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -39,7 +39,7 @@ export class OutcomeInjector {
     this.publisher = new ClientEventPublisher(connection, prefix);
   }
 
-  /** A seed-shaped payload: success for even `n`, failure for odd. */
+  /** A specification-shaped payload: success for even `n`, failure for odd. */
   static payload(n: number, assetId = new Types.ObjectId().toHexString()): AssetProcessedEvent {
     const timestamp = new Date().toISOString();
     return n % 2 === 0

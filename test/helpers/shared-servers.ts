@@ -1,19 +1,22 @@
 /**
  * The servers end-to-end tests share, started on first use (so unit tests,
  * which need none, run without them): Redis must answer at REDIS_URL, and a
- * MongoDB-wire server is MONGO_URL's when set, else a FerretDB started on a
- * free port with its data in a temporary folder, stopped when the run ends.
+ * MongoDB-wire server is MONGO_URL's when set, else the embedded database
+ * (FerretDB on a private PostgreSQL, as `bun run dev` starts it) on a free
+ * port with its data in a temporary folder, stopped when the run ends.
  * Each test file still gets its own database name and queue prefix.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, redisAnswers, startFerretDb } from "../../scripts/lib/processes.ts";
+import { startEmbeddedDatabase } from "../../scripts/lib/embedded-db.ts";
+import { freePort, redisAnswers } from "../../scripts/lib/processes.ts";
 
 export const TEST_REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 
 let redisChecked: Promise<void> | undefined;
 let mongoBase: Promise<string> | undefined;
+let stopDatabase: (() => Promise<void>) | undefined;
 
 export function requireRedis(): Promise<void> {
   redisChecked ??= redisAnswers(TEST_REDIS_URL).then((up) => {
@@ -34,12 +37,18 @@ async function startMongo(): Promise<string> {
     url.pathname = "/";
     return url.toString().replace(/\/$/, "");
   }
-  const dataDir = mkdtempSync(join(tmpdir(), "pipeline-ferretdb-"));
-  const port = await freePort();
-  const ferret = await startFerretDb({ port, dataDir, quiet: true });
-  process.on("exit", () => {
-    ferret.kill("SIGKILL");
+  const dataDir = mkdtempSync(join(tmpdir(), "pipeline-db-"));
+  // Run as root, PostgreSQL runs as an unprivileged user, who must be able to enter the folder.
+  chmodSync(dataDir, 0o755);
+  const database = await startEmbeddedDatabase({ port: await freePort(), dataDir, quiet: true });
+  stopDatabase = async () => {
+    await database.stop();
     rmSync(dataDir, { recursive: true, force: true });
-  });
-  return `mongodb://127.0.0.1:${port}`;
+  };
+  return database.url.replace(/\/$/, "");
+}
+
+/** Stops the database this run started, if it started one (test/preload.ts calls it once, after every test file). */
+export async function stopSharedServers(): Promise<void> {
+  await stopDatabase?.();
 }

@@ -38,7 +38,8 @@ try {
     readiness: { ingest: ingestReady, redis: async () => (await redis.ping()) === "PONG" },
     isShuttingDown,
   });
-  server = Bun.serve({ port: config.PORT, fetch: app.fetch, maxRequestBodySize: config.MAX_BODY_BYTES + 1024 * 1024 });
+  // Idle timeout above UPSTREAM_TIMEOUT_MS's default, so a client waiting on a slow ingest gets the gateway's 503, not a reset.
+  server = Bun.serve({ port: config.PORT, fetch: app.fetch, maxRequestBodySize: config.MAX_BODY_BYTES + 1024 * 1024, idleTimeout: 120 });
   logger.info({ port: server.port, ingest: config.INGEST_URL }, "gateway listening");
 } catch (error) {
   exitOnStartupError(logger, error);

@@ -45,7 +45,8 @@ try {
     isShuttingDown,
   });
   // The body limit of the multipart upload: the image plus room for the form's other parts.
-  server = Bun.serve({ port: config.PORT, fetch: app.fetch, maxRequestBodySize: config.MAX_IMAGE_BYTES + 1024 * 1024 });
+  // Idle timeout above the gateway's upstream timeout (30 s), so a slow answer is the gateway's to time out, never a reset.
+  server = Bun.serve({ port: config.PORT, fetch: app.fetch, maxRequestBodySize: config.MAX_IMAGE_BYTES + 1024 * 1024, idleTimeout: 120 });
   logger.info({ port: server.port }, "ingest listening");
 } catch (error) {
   exitOnStartupError(logger, error);
