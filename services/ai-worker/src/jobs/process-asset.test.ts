@@ -66,13 +66,23 @@ describe("processAssetJob: success", () => {
     expect(deps.storage.saved[0]?.options).toMatchObject({ kind: "processed", contentType: "image/png" });
   });
 
-  test("records the attempt number in the job data and counts the job completed", async () => {
+  test("a retry records its 0-based attempt number in the job data and counts the job completed", async () => {
     const deps = makeDeps();
     const { job } = firstRun(deps, { attemptsMade: 1 });
 
     await processAssetJob(deps)(asBullJob(job));
 
-    expect(job.updates.map((data) => data.attempt)).toEqual([2]);
+    expect(job.updates.map((data) => data.attempt)).toEqual([1]);
+    expect(await jobCounts(deps)).toEqual({ completed: 1 });
+  });
+
+  test("a first run leaves the job data as queued (attempt 0): no extra round trip", async () => {
+    const deps = makeDeps();
+    const { job } = firstRun(deps, { attemptsMade: 0 });
+
+    await processAssetJob(deps)(asBullJob(job));
+
+    expect(job.updates).toEqual([]);
     expect(await jobCounts(deps)).toEqual({ completed: 1 });
   });
 });

@@ -60,7 +60,8 @@ export function processAssetJob(deps: ProcessAssetDeps) {
         log.info({ status: asset.status }, "asset already final; outcome re-published idempotently");
         return { status: asset.status };
       }
-      await job.updateData({ ...data.data, attempt: attemptNumber }).catch(() => undefined);
+      // `attempt` is the 0-based number of the current attempt: written on retries only, so a first run saves a round trip.
+      if (job.attemptsMade > 0) await job.updateData({ ...data.data, attempt: job.attemptsMade }).catch(() => undefined);
 
       const result = await withAttemptSignal(deps.timeoutMs, deps.shutdownSignal, async (signal) => {
         stage = "downloading";
