@@ -2,8 +2,8 @@
  * The embedded database of `bun run dev` and the tests: FerretDB v1.24.2 with
  * its PostgreSQL handler, backed by a private PostgreSQL cluster that lives in
  * `<dataDir>/postgres` and listens only on a Unix socket in that folder (no TCP
- * port to collide on). The first start runs initdb (about a second); later
- * starts reuse the folder.
+ * port to collide on). The first start builds FerretDB if needed and runs
+ * initdb (a few seconds), printing what it does; later starts reuse both.
  *
  * FerretDB v1 pushes top-level equality filters down as
  * `_jsonb->'field' @> value`, which the btree indexes it creates for Mongo
@@ -16,14 +16,18 @@
  * PostgreSQL refuses to run as root: as root (CI) the cluster runs as the
  * unprivileged user EMBEDDED_PG_USER (default `postgres`, created by Debian's
  * PostgreSQL packages) through setpriv, so that user must be able to reach
- * `dataDir`. Binaries come from PG_BIN, `pg_config --bindir`, `initdb` on PATH
- * or Debian's /usr/lib/postgresql/<newest>/bin.
+ * `dataDir`. Binaries come from PG_BIN, `pg_config --bindir`, `initdb` on PATH,
+ * Debian's /usr/lib/postgresql/<newest>/bin or Homebrew's (keg-only)
+ * postgresql@<newest>. A missing program is a MissingPrerequisite naming its
+ * install command.
  */
-import type { Subprocess } from "bun";
+
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { ensureFerretDb, FERRETDB_BIN, stopProcess, waitForTcp } from "./processes.ts";
+import type { Subprocess } from "bun";
+import { MissingPrerequisite } from "./prerequisites.ts";
+import { ensureFerretDb, FERRETDB_BIN, shown, stopProcess, waitForTcp } from "./processes.ts";
 
 export interface EmbeddedDatabase {
   /** MongoDB connection string of FerretDB (add the database name). */
@@ -67,13 +71,30 @@ DO $$ BEGIN
 END $$;`;
 
 /** Starts PostgreSQL (data in `<dataDir>/postgres`) and FerretDB on 127.0.0.1:`port`. */
-export async function startEmbeddedDatabase(options: { dataDir: string; port: number; quiet?: boolean }): Promise<EmbeddedDatabase> {
-  await ensureFerretDb();
-  const dataDir = resolve(options.dataDir);
-  const pgData = join(dataDir, "postgres");
+export async function startEmbeddedDatabase(options: {
+  dataDir: string;
+  port: number;
+  /** Hide FerretDB's own output. */
+  quiet?: boolean;
+  /** Progress lines of a first start (building FerretDB, initdb); default console.log. */
+  progress?: (line: string) => void;
+  /** Aborting stops a FerretDB build in progress. */
+  signal?: AbortSignal;
+}): Promise<EmbeddedDatabase> {
+  const progress = options.progress ?? ((line: string) => console.log(line));
+  // Checked before the (long) FerretDB build, so a missing program is reported at once.
   const bin = postgresBinDir();
   // As root, run PostgreSQL's programs as an unprivileged user.
   const pgUser = process.getuid?.() === 0 ? (process.env.EMBEDDED_PG_USER ?? "postgres") : undefined;
+  if (pgUser && !Bun.which("setpriv")) throw new MissingPrerequisite("setpriv");
+  if (pgUser && tryRun(["id", "-u", pgUser]) === undefined) {
+    throw new Error(
+      `running as root, PostgreSQL runs as the user ${pgUser}, which does not exist: install PostgreSQL's package (it creates it), or set EMBEDDED_PG_USER`,
+    );
+  }
+  await ensureFerretDb({ progress, signal: options.signal });
+  const dataDir = resolve(options.dataDir);
+  const pgData = join(dataDir, "postgres");
   const asPgUser = pgUser ? ["setpriv", `--reuid=${pgUser}`, `--regid=${pgUser}`, "--init-groups"] : [];
   const giveToPgUser = (dir: string) => pgUser && run(["chown", `${pgUser}:`, dir]);
 
@@ -84,6 +105,7 @@ export async function startEmbeddedDatabase(options: { dataDir: string; port: nu
     throw new Error(`user ${pgUser} cannot write ${pgData}: move the checkout where it can, or set EMBEDDED_PG_USER or MONGO_URL`);
   }
   if (!existsSync(join(pgData, "PG_VERSION"))) {
+    progress(`initialising the database in ${shown(dataDir)}…`);
     run([...asPgUser, join(bin, "initdb"), "-D", pgData, `--username=${PG_ROLE}`, "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"]);
   }
 
@@ -101,13 +123,20 @@ export async function startEmbeddedDatabase(options: { dataDir: string; port: nu
     [
       ...asPgUser,
       join(bin, "postgres"),
-      "-D", pgData,
-      "-c", "listen_addresses=",
-      "-c", `unix_socket_directories=${socketDir}`,
-      "-c", "plan_cache_mode=force_custom_plan", // lets `_jsonb->$1 @> $2` match the GIN twins
-      "-c", "jit=off",
-      "-c", "synchronous_commit=off", // a dev/test database: a crash may lose the last commits, never corrupts
-      "-c", "max_wal_size=256MB", // keeps the data folder small (the default lets pg_wal grow to 1 GB)
+      "-D",
+      pgData,
+      "-c",
+      "listen_addresses=",
+      "-c",
+      `unix_socket_directories=${socketDir}`,
+      "-c",
+      "plan_cache_mode=force_custom_plan", // lets `_jsonb->$1 @> $2` match the GIN twins
+      "-c",
+      "jit=off",
+      "-c",
+      "synchronous_commit=off", // a dev/test database: a crash may lose the last commits, never corrupts
+      "-c",
+      "max_wal_size=256MB", // keeps the data folder small (the default lets pg_wal grow to 1 GB)
     ],
     { stdout: "ignore", stderr: logFd },
   );
@@ -166,8 +195,13 @@ function postgresBinDir(): string {
   if (initdb) return dirname(realpathSync(initdb));
   const debian = "/usr/lib/postgresql";
   const newest = existsSync(debian) ? readdirSync(debian).sort((a, b) => Number(b) - Number(a))[0] : undefined;
-  if (newest) return join(debian, newest, "bin");
-  throw new Error("PostgreSQL's server programs (initdb, postgres) were not found: install them (Debian: postgresql) or set PG_BIN");
+  if (newest && existsSync(join(debian, newest, "bin", "initdb"))) return join(debian, newest, "bin");
+  for (const brew of ["/opt/homebrew/opt", "/usr/local/opt"]) {
+    const kegs = existsSync(brew) ? readdirSync(brew).filter((name) => /^postgresql@\d+$/.test(name)) : [];
+    const keg = kegs.sort((a, b) => Number(b.split("@")[1]) - Number(a.split("@")[1]))[0];
+    if (keg && existsSync(join(brew, keg, "bin", "initdb"))) return join(brew, keg, "bin");
+  }
+  throw new MissingPrerequisite("postgresql", "or set PG_BIN to their folder, or MONGO_URL to use another MongoDB");
 }
 
 async function waitForPostgres(bin: string, pgData: string, socketDir: string, postgres: Subprocess, logFile: string): Promise<void> {

@@ -1,10 +1,13 @@
 /**
  * Starting and stopping the stack's processes, shared by `bun run dev` and
  * the tests: FerretDB (the embedded MongoDB-wire server) and the services.
+ * (Redis: ./redis.ts; the embedded database: ./embedded-db.ts.)
  */
-import type { Subprocess } from "bun";
+
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
+import type { Subprocess } from "bun";
+import { MissingPrerequisite } from "./prerequisites.ts";
 
 export const ROOT = join(import.meta.dir, "..", "..");
 export const FERRETDB_BIN = join(ROOT, ".data", "bin", "ferretdb");
@@ -12,11 +15,40 @@ export const SERVICES = ["ingest", "ai-worker", "notifier", "gateway"] as const;
 export type ServiceName = (typeof SERVICES)[number];
 export const DEFAULT_PORTS: Record<ServiceName, number> = { gateway: 3000, ingest: 3001, notifier: 3002, "ai-worker": 3003 };
 
-/** Builds FerretDB v1.24.2 with Go if this checkout has no binary yet. */
-export async function ensureFerretDb(): Promise<void> {
+export interface FerretDbBuildOptions {
+  /** Progress lines (default: console.log); the build's own output goes to this process's stderr. */
+  progress?: (line: string) => void;
+  /** Aborting stops the build (Ctrl-C during `bun run dev`). */
+  signal?: AbortSignal;
+}
+
+/** Builds FerretDB v1.24.2 with Go (scripts/install-ferretdb.sh) if this checkout has no binary yet. */
+export async function ensureFerretDb(options: FerretDbBuildOptions = {}): Promise<void> {
   if (await Bun.file(FERRETDB_BIN).exists()) return;
-  const build = Bun.spawn(["bash", join(ROOT, "scripts", "install-ferretdb.sh")], { stdout: "inherit", stderr: "inherit" });
-  if ((await build.exited) !== 0) throw new Error("could not build FerretDB (needs Go); set MONGO_URL to use another MongoDB");
+  if (!Bun.which("go")) throw new MissingPrerequisite("go", "or set MONGO_URL to use another MongoDB");
+  const progress = options.progress ?? ((line: string) => console.log(line));
+  progress("building FerretDB v1.24.2 into .data/bin (first run only, about a minute)…");
+  const started = Date.now();
+  // In its own process group, so that an abort stops the script and the `go` it runs, and nothing is left compiling.
+  const build = Bun.spawn(["bash", join(ROOT, "scripts", "install-ferretdb.sh")], { stdin: "ignore", stdout: "inherit", stderr: "inherit", detached: true });
+  const abort = () => {
+    try {
+      process.kill(-build.pid, "SIGTERM");
+    } catch {
+      // already exited
+    }
+  };
+  options.signal?.addEventListener("abort", abort);
+  const ticker = setInterval(() => progress(`still building FerretDB (${Math.round((Date.now() - started) / 1000)} s)…`), 15_000);
+  try {
+    const code = await build.exited;
+    if (code === 3) throw new MissingPrerequisite("go");
+    if (code !== 0) throw new Error(`could not build FerretDB (scripts/install-ferretdb.sh exited with ${code}); set MONGO_URL to use another MongoDB`);
+  } finally {
+    clearInterval(ticker);
+    options.signal?.removeEventListener("abort", abort);
+  }
+  progress(`FerretDB built in ${Math.round((Date.now() - started) / 1000)} s`);
 }
 
 /** Starts FerretDB with the SQLite handler, its data under `dataDir`. */
@@ -93,6 +125,7 @@ export async function stopProcess(proc: Subprocess, graceMs = 10_000): Promise<n
 export async function redisAnswers(url: string): Promise<boolean> {
   const { Redis } = await import("ioredis");
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000 });
+  client.on("error", () => {}); // a refused connection is an answer here, not an error to print
   try {
     await client.connect();
     return (await client.ping()) === "PONG";
@@ -108,4 +141,20 @@ export async function freePort(): Promise<number> {
   const { port } = server;
   server.stop(true);
   return port;
+}
+
+/** Whether nothing listens on 127.0.0.1:`port`. */
+export function portIsFree(port: number): boolean {
+  try {
+    Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } }).stop(true);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A path as the user would type it: relative to the working directory when inside it. */
+export function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith("..") ? rel : path;
 }
