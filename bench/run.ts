@@ -165,7 +165,9 @@ try {
       userIds: allUsers.slice(0, settings.seedUsers).map((u) => u.id),
       perUser,
       onProgress: (done, total) => {
-        if (done - shown >= total / 4 || done === total) log(`  ${(shown = done)} / ${total}`);
+        if (done - shown < total / 4 && done !== total) return;
+        shown = done;
+        log(`  ${done} / ${total}`);
       },
     });
     log(`  inserted in ${seed.insertS.toFixed(1)} s, indexes in ${seed.indexS.toFixed(1)} s`);

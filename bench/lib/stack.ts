@@ -8,7 +8,7 @@ import type { Subprocess } from "bun";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type ServiceName, freePort, spawnService, stopProcess, waitForHttp } from "../../scripts/lib/processes.ts";
+import { type ServiceName, freePort, startServiceOnFreePort, stopProcess } from "../../scripts/lib/processes.ts";
 import type { AiEndpoint } from "./ai-endpoint.ts";
 import type { Watched } from "./proc-stats.ts";
 import { deleteKeys } from "./redis.ts";
@@ -75,27 +75,14 @@ export class BenchStack {
     }
   }
 
-  /**
-   * Starts one more replica of `name`; a port taken meanwhile by someone else
-   * is retried with another. The last attempt shows the service's output, so
-   * a service that cannot start says why.
-   */
+  /** Starts one more replica of `name` (on `fixedPort`, or a free port). */
   async add(name: ServiceName, fixedPort?: number): Promise<BenchService> {
     const count = this.services.filter((s) => s.name === name).length;
     const label = count ? `${name}#${count + 1}` : name;
-    for (let attempt = 1; ; attempt++) {
-      const port = fixedPort ?? (await freePort());
-      const proc = spawnService(name, { ...this.env, PORT: String(port) }, { quiet: !this.options.logs && attempt < 3 });
-      const service = { label, name, url: `http://127.0.0.1:${port}`, proc };
-      try {
-        await waitForHttp(`${service.url}/healthz`, 30_000, proc);
-        this.services.push(service);
-        return service;
-      } catch (error) {
-        await stopProcess(proc, 1000);
-        if (attempt >= 3) throw new Error(`${label} did not start: ${(error as Error).message}`);
-      }
-    }
+    const { proc, url } = await startServiceOnFreePort(name, this.env, { label, quiet: !this.options.logs, ...(fixedPort ? { fixedPort } : {}) });
+    const service = { label, name, url, proc };
+    this.services.push(service);
+    return service;
   }
 
   get(name: ServiceName): BenchService {

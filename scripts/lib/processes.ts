@@ -158,3 +158,28 @@ export function shown(path: string): string {
   const rel = relative(process.cwd(), path);
   return rel && !rel.startsWith("..") ? rel : path;
 }
+
+/**
+ * Starts a service on `fixedPort` or a free port and waits for its /healthz.
+ * A port picked as free can be taken before the service binds it (other
+ * runs start servers too), so that is retried on another; the last attempt
+ * shows the service's output, so a service that cannot start says why.
+ */
+export async function startServiceOnFreePort(
+  name: ServiceName,
+  env: Record<string, string | undefined>,
+  options: { fixedPort?: number; quiet?: boolean; label?: string } = {},
+): Promise<{ proc: Subprocess; port: number; url: string }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = options.fixedPort ?? (await freePort());
+    const proc = spawnService(name, { ...env, PORT: String(port) }, { quiet: (options.quiet ?? true) && attempt < 3 });
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      await waitForHttp(`${url}/healthz`, 30_000, proc);
+      return { proc, port, url };
+    } catch (error) {
+      await stopProcess(proc, 1000);
+      if (attempt >= 3) throw new Error(`${options.label ?? name} did not start: ${(error as Error).message}`);
+    }
+  }
+}

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mongoose from "mongoose";
 import { Redis } from "ioredis";
-import { type ServiceName, freePort, spawnService, stopProcess, waitForHttp } from "../../scripts/lib/processes.ts";
+import { type ServiceName, freePort, startServiceOnFreePort, stopProcess } from "../../scripts/lib/processes.ts";
 import { TEST_REDIS_URL, requireRedis, sharedMongoBase } from "./shared-servers.ts";
 
 export const TEST_JWT_SECRET = "test-secret-0123456789abcdef";
@@ -67,25 +67,14 @@ export class Stack {
   /** Starts one more replica of `name` (the first gateway takes the stack's public port). */
   async add(name: ServiceName, env: Record<string, string> = {}): Promise<ServiceHandle> {
     const fixedPort = name === "gateway" && !this.find("gateway") ? this.gatewayPort : undefined;
-    // A port picked as free can be taken before the service binds it (other tests run too): try another.
-    for (let attempt = 1; ; attempt++) {
-      const port = fixedPort ?? (await freePort());
-      const ingest = this.find("ingest");
-      const proc = spawnService(
-        name,
-        { ...this.env, ...(ingest ? { INGEST_URL: ingest.url } : {}), ...env, PORT: String(port) },
-        { quiet: !this.logs },
-      );
-      const handle = { name, port, url: `http://127.0.0.1:${port}`, proc };
-      try {
-        await waitForHttp(`${handle.url}/healthz`, 30_000, proc);
-        this.services.push(handle);
-        return handle;
-      } catch (error) {
-        await stopProcess(proc, 1000);
-        if (attempt >= 3) throw new Error(`${name} did not start: ${(error as Error).message}`);
-      }
-    }
+    const ingest = this.find("ingest");
+    const { proc, port, url } = await startServiceOnFreePort(name, { ...this.env, ...(ingest ? { INGEST_URL: ingest.url } : {}), ...env }, {
+      quiet: !this.logs,
+      ...(fixedPort ? { fixedPort } : {}),
+    });
+    const handle = { name, port, url, proc };
+    this.services.push(handle);
+    return handle;
   }
 
   find(name: ServiceName): ServiceHandle | undefined {
