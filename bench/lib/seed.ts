@@ -1,10 +1,11 @@
 /**
  * A database already holding many Assets: documents in the shape ingest and
  * the ai-worker leave them (`active`, both image URLs, metadata, job id,
- * timestamps), bulk-inserted with the mongodb driver, and the Asset model's
- * indexes (taken from its mongoose schema, so they follow the model).
+ * timestamps, list bucket), bulk-inserted with the mongodb driver, each
+ * user's Asset counter, and the Asset model's indexes (taken from its
+ * mongoose schema, so they follow the model).
  */
-import { assetSchema } from "@pipeline/assets";
+import { ASSET_COUNTERS_COLLECTION, type AssetCounter, assetSchema, listBucketOf } from "@pipeline/assets";
 import mongoose from "mongoose";
 
 type MongoClient = InstanceType<typeof mongoose.mongo.MongoClient>;
@@ -29,7 +30,8 @@ export interface SeedResult {
 
 const hex32 = () => crypto.randomUUID().replaceAll("-", "");
 
-function seededAsset(userId: ObjectId, createdAt: Date, index: number) {
+/** `listBucket` is the bucket of this Asset's number among its owner's, counted from 1 in creation order. */
+function seededAsset(userId: ObjectId, createdAt: Date, index: number, listBucket: number) {
   const _id = new mongoose.mongo.ObjectId();
   const updatedAt = new Date(createdAt.getTime() + 1500);
   return {
@@ -48,6 +50,7 @@ function seededAsset(userId: ObjectId, createdAt: Date, index: number) {
       processedAt: updatedAt,
     },
     processingJobId: _id.toHexString(),
+    listBucket,
     createdAt,
     updatedAt,
   };
@@ -65,6 +68,9 @@ export async function seedAssets(options: { mongoUrl: string; userIds: string[];
   const total = users.length * options.perUser;
   const spanMs = 90 * 24 * 3600 * 1000;
   const start = Date.now() - spanMs - 3600_000;
+  // Document i belongs to user i % users and is that user's (i / users + 1)-th, created in order of i.
+  const createdAtOf = (i: number) => new Date(start + Math.floor((i / total) * spanMs));
+  const bucketOf = (i: number) => listBucketOf(Math.floor(i / users.length) + 1);
   const client = await new mongoose.mongo.MongoClient(options.mongoUrl).connect();
   try {
     const collection = client.db().collection(COLLECTION);
@@ -77,13 +83,16 @@ export async function seedAssets(options: { mongoUrl: string; userIds: string[];
           const from = next;
           next = Math.min(total, next + batchSize);
           const docs = [];
-          for (let i = from; i < next; i++) docs.push(seededAsset(users[i % users.length]!, new Date(start + Math.floor((i / total) * spanMs)), i));
+          for (let i = from; i < next; i++) docs.push(seededAsset(users[i % users.length]!, createdAtOf(i), i, bucketOf(i)));
           await collection.insertMany(docs, { ordered: false });
           done += docs.length;
           options.onProgress?.(done, total);
         }
       }),
     );
+    // Each user's counter: perUser Assets, the newest being document (perUser - 1) * users + u.
+    const counters: AssetCounter[] = users.map((_id, u) => ({ _id, n: options.perUser, lastCreatedAt: createdAtOf((options.perUser - 1) * users.length + u) }));
+    if (counters.length > 0 && options.perUser > 0) await client.db().collection<AssetCounter>(ASSET_COUNTERS_COLLECTION).insertMany(counters);
     const insertS = (performance.now() - t0) / 1000;
     const t1 = performance.now();
     const indexes = await ensureAssetIndexes(client, client.db().databaseName);

@@ -1,7 +1,9 @@
 /**
  * The Asset model (the README's data model). Besides the specification's
- * fields it keeps `category` (needed to queue the job again on retry) and
- * timestamps (newest-first listing, `updatedSince` catch-up).
+ * fields it keeps `category` (needed to queue the job again on retry),
+ * timestamps (newest-first listing, `updatedSince` catch-up) and `listBucket`
+ * (which group of its owner's Assets a newest-first page reads; never sent
+ * to clients), plus the per-user counter those buckets come from.
  */
 import { ASSET_STATUSES, CATEGORIES } from "@pipeline/contracts/asset";
 import { type Connection, type InferSchemaType, Schema, type Types } from "mongoose";
@@ -29,11 +31,13 @@ export const assetSchema = new Schema(
       error: { type: String },
     },
     processingJobId: { type: String, index: { sparse: true } },
+    /** floor((n - 1) / LIST_BUCKET_SIZE) for the owner's n-th Asset (see list-walk.ts). */
+    listBucket: { type: Number },
   },
   { collection: "assets", timestamps: true, versionKey: false, minimize: true },
 );
-// A user's newest-first page, and the catch-up by update time.
-assetSchema.index({ userId: 1, createdAt: -1 });
+// A user's newest-first page reads one bucket per query; the catch-up reads by update time.
+assetSchema.index({ userId: 1, listBucket: -1 });
 assetSchema.index({ userId: 1, updatedAt: -1 });
 
 export type AssetDoc = InferSchemaType<typeof assetSchema> & { _id: Types.ObjectId; createdAt: Date; updatedAt: Date };
@@ -42,4 +46,13 @@ export type AssetModel = mongoose.Model<InferSchemaType<typeof assetSchema>>;
 /** The model bound to one connection (each service owns its connection; tests use their own database). */
 export function assetModel(connection: Connection): AssetModel {
   return (connection.models.Asset as AssetModel | undefined) ?? connection.model("Asset", assetSchema);
+}
+
+/** One counter per user, `_id` the user's id: how many Assets they created, and the newest one's creation time. */
+export const ASSET_COUNTERS_COLLECTION = "asset_counters";
+export interface AssetCounter {
+  _id: Types.ObjectId;
+  n: number;
+  /** Never decreases, and every new Asset takes it as createdAt, so a later bucket never holds an older Asset. */
+  lastCreatedAt: Date;
 }

@@ -2,14 +2,17 @@
  * Every read and write of Assets, for ingest and the ai-worker alike. Reads
  * for users are scoped to their owner; every status change is one
  * conditional update built from the state machine, returning the updated
- * document (no write-then-reread). "MongoDB is down" becomes a 503.
+ * document (no write-then-reread). New Assets are numbered by a per-user
+ * counter (`asset_counters`) into list buckets, which newest-first pages
+ * walk (list-walk.ts). "MongoDB is down" becomes a 503.
  */
 import type { AssetStatus, Category, ExtractedMetadata } from "@pipeline/contracts/asset";
 import { objectIdSchema } from "@pipeline/contracts/asset";
 import { DependencyError } from "@pipeline/runtime/http";
 import { isMongoUnavailable } from "@pipeline/runtime/mongo";
-import { Types } from "mongoose";
-import type { AssetDoc, AssetModel } from "./model.ts";
+import { type Collection, Types } from "mongoose";
+import { LIST_BUCKET_SIZE, type ListPosition, listBucketOf, newestFirst, walkBuckets } from "./list-walk.ts";
+import { ASSET_COUNTERS_COLLECTION, type AssetCounter, type AssetDoc, type AssetModel } from "./model.ts";
 import { TRANSITIONS, type TransitionName } from "./state-machine.ts";
 
 export interface AssetFilter {
@@ -18,16 +21,16 @@ export interface AssetFilter {
   updatedSince?: Date;
 }
 
-/** A position in a user's newest-first list: the last item's creation time and id. */
-export interface ListPosition {
-  createdAt: Date;
-  id: string;
-}
-
 export interface ListQuery extends AssetFilter {
   limit: number;
   skip?: number;
   after?: ListPosition;
+}
+
+/** A page of a user's Assets and how many of theirs match the filter. */
+export interface AssetList {
+  items: AssetDoc[];
+  total: number;
 }
 
 export interface NewAsset {
@@ -38,7 +41,11 @@ export interface NewAsset {
   jobId: string;
 }
 
+/** Bucket updates per command when numbering a user's older Assets (see backfill). */
+const BACKFILL_BATCH = 20;
+
 const isObjectId = (id: string) => objectIdSchema.safeParse(id).success;
+const isDuplicateKey = (error: unknown) => (error as { code?: unknown } | null)?.code === 11000;
 
 /** Turns "MongoDB is down" into a 503; anything else propagates. */
 async function guarded<T>(operation: () => Promise<T>): Promise<T> {
@@ -66,22 +73,36 @@ function transitionFilter(name: TransitionName, assetId: string, jobId?: string)
 }
 
 export class AssetRepository {
-  constructor(private readonly assets: AssetModel) {}
+  private readonly counters: Collection<AssetCounter>;
 
-  /** Creates the Asset already `processing` with its job id, so the job can never see it in an earlier state. */
+  /** `bucketSize` is LIST_BUCKET_SIZE except in tests; every process sharing a database must use the same. */
+  constructor(
+    private readonly assets: AssetModel,
+    private readonly bucketSize = LIST_BUCKET_SIZE,
+  ) {
+    this.counters = assets.db.collection<AssetCounter>(ASSET_COUNTERS_COLLECTION);
+  }
+
+  /**
+   * Creates the Asset already `processing` with its job id, so the job can never see it in an earlier state.
+   * The owner's counter numbers it first, which gives its list bucket and its creation time.
+   */
   async createProcessing(input: NewAsset): Promise<void> {
-    const now = new Date();
+    const userId = new Types.ObjectId(input.userId);
+    const counter = await guarded(() => this.countNewAsset(userId));
+    const createdAt = counter.lastCreatedAt;
     // The driver's insert: the input is validated already, and mongoose's document machinery costs more than the write.
     await guarded(() =>
       this.assets.collection.insertOne({
         _id: input.id,
-        userId: new Types.ObjectId(input.userId),
+        userId,
         category: input.category,
         status: "processing",
         images: { original: { url: input.originalUrl } },
         processingJobId: input.jobId,
-        createdAt: now,
-        updatedAt: now,
+        listBucket: listBucketOf(counter.n, this.bucketSize),
+        createdAt,
+        updatedAt: createdAt,
       }),
     );
   }
@@ -96,24 +117,30 @@ export class AssetRepository {
     return guarded(() => this.assets.collection.findOne<AssetDoc>({ _id: new Types.ObjectId(id) }));
   }
 
-  list(query: ListQuery): Promise<AssetDoc[]> {
-    const filter = listFilter(query);
-    if (query.after) {
-      const { createdAt, id } = query.after;
-      filter.$or = [{ createdAt: { $lt: createdAt } }, { createdAt, _id: { $lt: new Types.ObjectId(id) } }];
-    }
-    return guarded(() =>
-      this.assets.collection
-        .find<AssetDoc>(filter)
-        .sort({ createdAt: -1, _id: -1 })
-        .skip(query.skip ?? 0)
-        .limit(query.limit)
-        .toArray(),
-    );
-  }
-
-  count(query: AssetFilter): Promise<number> {
-    return guarded(() => this.assets.collection.countDocuments(listFilter(query)));
+  /**
+   * A page of the user's Assets, newest first (createdAt, then _id), and the total matching the filter.
+   * Without `updatedSince` it walks list buckets (list-walk.ts); the total is the counter's `n`, or,
+   * with a status, a count of `{userId, status}` (two equalities FerretDB runs in SQL).
+   */
+  list(query: ListQuery): Promise<AssetList> {
+    // The catch-up by update time is rare: it keeps the plain query, which FerretDB filters and sorts in Go over all of the user's Assets.
+    if (query.updatedSince) return guarded(() => this.listByQuery(query));
+    return guarded(async () => {
+      const userId = new Types.ObjectId(query.userId);
+      const [counter, statusTotal] = await Promise.all([
+        this.counterOf(userId),
+        query.status ? this.assets.collection.countDocuments({ userId, status: query.status }) : undefined,
+      ]);
+      if (!counter) return { items: [], total: 0 };
+      const items = await walkBuckets({
+        top: listBucketOf(counter.n, this.bucketSize),
+        limit: query.limit,
+        skip: query.skip ?? 0,
+        ...(query.after ? { after: query.after } : {}),
+        readBucket: (listBucket) => this.assets.collection.find<AssetDoc>({ userId, listBucket, ...(query.status ? { status: query.status } : {}) }).toArray(),
+      });
+      return { items, total: statusTotal ?? counter.n };
+    });
   }
 
   /** retry: a `failed` Asset of the owner goes back to `processing` under a new job id; null when it is not failed. */
@@ -161,4 +188,87 @@ export class AssetRepository {
   private apply(filter: Record<string, unknown>, update: Record<string, unknown>): Promise<AssetDoc | null> {
     return guarded(() => this.assets.collection.findOneAndUpdate(filter, update, { returnDocument: "after" })) as Promise<AssetDoc | null>;
   }
+
+  /** Today's query: filtered, sorted and counted by the database. */
+  private async listByQuery(query: ListQuery): Promise<AssetList> {
+    const filter = listFilter(query);
+    const [items, total] = await Promise.all([
+      this.assets.collection
+        .find<AssetDoc>(query.after ? { ...filter, ...afterFilter(query.after) } : filter)
+        .sort({ createdAt: -1, _id: -1 })
+        .skip(query.skip ?? 0)
+        .limit(query.limit)
+        .toArray(),
+      this.assets.collection.countDocuments(filter),
+    ]);
+    return { items, total };
+  }
+
+  /**
+   * Counts one more Asset of the user. `$max` keeps `lastCreatedAt` from going backwards (replicas'
+   * clocks, racing requests), so the new Asset's createdAt is never older than a lower-numbered one's.
+   */
+  private async countNewAsset(userId: Types.ObjectId): Promise<AssetCounter> {
+    const update = { $inc: { n: 1 }, $max: { lastCreatedAt: new Date() } };
+    const counted = await this.counters.findOneAndUpdate({ _id: userId }, update, { returnDocument: "after" });
+    if (counted) return counted;
+    // No counter yet: number the Assets the user stored before buckets, if any, then count on.
+    await this.backfill(userId);
+    return this.upsertCount(userId, update);
+  }
+
+  private async upsertCount(userId: Types.ObjectId, update: Record<string, unknown>, retries = 1): Promise<AssetCounter> {
+    try {
+      const counted = await this.counters.findOneAndUpdate({ _id: userId }, update, { upsert: true, returnDocument: "after" });
+      if (!counted) throw new Error("upsert returned no counter");
+      return counted;
+    } catch (error) {
+      // Two first uploads raced to create the counter: the loser counts on the winner's.
+      if (retries > 0 && isDuplicateKey(error)) return this.upsertCount(userId, update, retries - 1);
+      throw error;
+    }
+  }
+
+  private async counterOf(userId: Types.ObjectId): Promise<AssetCounter | null> {
+    return (await this.counters.findOne({ _id: userId })) ?? (await this.backfill(userId));
+  }
+
+  /**
+   * Once per user with Assets stored before list buckets (no counter yet): numbers them oldest first
+   * into buckets, then writes the counter. Safe to run twice at once: it only fills missing buckets,
+   * both runs number the same Assets alike, and the first counter written wins. Null when the user has no Assets.
+   */
+  private async backfill(userId: Types.ObjectId): Promise<AssetCounter | null> {
+    const stored = await this.assets.collection
+      .find<Pick<AssetDoc, "_id" | "createdAt" | "listBucket">>({ userId }, { projection: { createdAt: 1, listBucket: 1 } })
+      .toArray();
+    const oldestFirst = stored.sort(newestFirst).reverse();
+    const newest = oldestFirst.at(-1);
+    if (!newest) return null;
+    const updates = oldestFirst.flatMap((asset, index) => (asset.listBucket == null ? [fillBucket(asset._id, listBucketOf(index + 1, this.bucketSize))] : []));
+    // Small batches, one after another: FerretDB v1 holds a pooled connection per statement of one
+    // update command, and a command of 50 statements exhausted its pool and hung it for good.
+    for (let from = 0; from < updates.length; from += BACKFILL_BATCH) {
+      await this.assets.collection.bulkWrite(updates.slice(from, from + BACKFILL_BATCH), { ordered: false });
+    }
+    const counter: AssetCounter = { _id: userId, n: oldestFirst.length, lastCreatedAt: newest.createdAt };
+    try {
+      await this.counters.insertOne(counter);
+      return counter;
+    } catch (error) {
+      if (isDuplicateKey(error)) return this.counters.findOne({ _id: userId });
+      throw error;
+    }
+  }
+}
+
+/** Sets an older Asset's bucket unless it has one (a racing backfill set it, alike). */
+function fillBucket(_id: Types.ObjectId, listBucket: number) {
+  return { updateOne: { filter: { _id, listBucket: { $exists: false } }, update: { $set: { listBucket } } } };
+}
+
+/** Items after `position` in newest-first order. */
+function afterFilter(position: ListPosition): Record<string, unknown> {
+  const { createdAt, id } = position;
+  return { $or: [{ createdAt: { $lt: createdAt } }, { createdAt, _id: { $lt: new Types.ObjectId(id) } }] };
 }

@@ -6,10 +6,14 @@ const AT = new Date("2024-05-01T10:20:30.456Z");
 const raw = (text: string) => Buffer.from(text).toString("base64url");
 
 describe("cursor", () => {
-  test("decoding an encoded position gives the same time and id back", () => {
-    const position = decodeCursor(encodeCursor({ createdAt: AT, id: ID }));
+  test("decoding an encoded position gives the same time, id and bucket back", () => {
+    expect(decodeCursor(encodeCursor({ createdAt: AT, id: ID, bucket: 7 }))).toEqual({ createdAt: AT, id: ID, bucket: 7 });
+    expect(decodeCursor(encodeCursor({ createdAt: AT, id: ID, bucket: 0 }))).toEqual({ createdAt: AT, id: ID, bucket: 0 });
+  });
 
-    expect(position).toEqual({ createdAt: AT, id: ID });
+  test("a cursor made before buckets (time and id only) is accepted without a bucket", () => {
+    expect(decodeCursor(raw(`${AT.toISOString()}|${ID}`))).toEqual({ createdAt: AT, id: ID });
+    expect(decodeCursor(encodeCursor({ createdAt: AT, id: ID }))).toEqual({ createdAt: AT, id: ID });
   });
 
   test("keeps millisecond precision, so items created in the same second are told apart", () => {
@@ -19,7 +23,7 @@ describe("cursor", () => {
   });
 
   test("is URL-safe base64 with no padding", () => {
-    expect(encodeCursor({ createdAt: AT, id: ID })).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(encodeCursor({ createdAt: AT, id: ID, bucket: 31 })).toMatch(/^[A-Za-z0-9_-]+$/);
   });
 
   test("rejects text that is not base64url of a position", () => {
@@ -37,8 +41,12 @@ describe("cursor", () => {
     expect(decodeCursor(raw(AT.toISOString()))).toBeNull();
   });
 
+  test("rejects a bucket that is not a whole number", () => {
+    for (const bucket of ["more", "", "-1", "1.5", "1e3", "9999999999"]) expect(decodeCursor(raw(`${AT.toISOString()}|${ID}|${bucket}`))).toBeNull();
+  });
+
   test("rejects extra parts", () => {
-    expect(decodeCursor(raw(`${AT.toISOString()}|${ID}|more`))).toBeNull();
-    expect(decodeCursor(raw(`${AT.toISOString()}|${ID}|`))).toBeNull();
+    expect(decodeCursor(raw(`${AT.toISOString()}|${ID}|3|more`))).toBeNull();
+    expect(decodeCursor(raw(`${AT.toISOString()}|${ID}|3|`))).toBeNull();
   });
 });

@@ -3,6 +3,7 @@ import type { AssetDoc } from "@pipeline/assets/model";
 import { DependencyError, HttpError } from "@pipeline/runtime/http";
 import { createLogger } from "@pipeline/runtime/logger";
 import { Types } from "mongoose";
+import { decodeCursor } from "../cursor.ts";
 import { AssetsService } from "./assets-service.ts";
 import { FakeAssetStore, FakeQueue, FakeStorage } from "./fakes.test-helpers.ts";
 
@@ -72,6 +73,20 @@ describe("AssetsService.submitUpload", () => {
       category: "sneaker",
       attempt: 0,
     });
+  });
+
+  test("numbers each of the owner's Assets into a list bucket of LIST_BUCKET_SIZE", async () => {
+    const { store, service } = setup();
+    const buckets: (number | null | undefined)[] = [];
+    for (let i = 0; i < 33; i++) {
+      const { assetId } = await service.submitUpload({ userId: USER, category: "other", image: IMAGE, contentType: "image/jpeg" });
+      buckets.push(store.get(assetId)?.listBucket);
+    }
+    const other = await service.submitUpload({ userId: OTHER_USER, category: "other", image: IMAGE, contentType: "image/jpeg" });
+
+    expect(buckets.slice(0, 32).every((bucket) => bucket === 0)).toBe(true);
+    expect(buckets[32]).toBe(1);
+    expect(store.get(other.assetId)?.listBucket).toBe(0);
   });
 
   test("when the job cannot be queued, the Asset is marked failed and the error propagates", async () => {
@@ -180,6 +195,17 @@ describe("AssetsService.list", () => {
     expect(first.nextCursor).toBeString();
     expect(last.nextCursor).toBeNull();
     expect(first).toMatchObject({ total: 5, limit: 2, page: null });
+  });
+
+  test("the next cursor carries the last item's list bucket, and the items do not show it", async () => {
+    const { service } = setup();
+    for (let i = 0; i < 3; i++) await service.submitUpload({ userId: USER, category: "other", image: IMAGE, contentType: "image/jpeg" });
+
+    const first = await service.list({ userId: USER, limit: 2 });
+
+    expect(decodeCursor(first.nextCursor!)).toMatchObject({ id: first.items[1]!.id, bucket: 0 });
+    expect(first.items.every((item) => !("listBucket" in item))).toBe(true);
+    expect(first.total).toBe(3);
   });
 
   test("pages by number", async () => {

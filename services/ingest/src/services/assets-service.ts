@@ -1,5 +1,5 @@
 /** What ingest does for a user: take an upload, read and list their Assets, retry a failed one; never leave an Asset stranded. */
-import { type AssetDoc, type AssetRepository, canTransition, toAssetResponse } from "@pipeline/assets";
+import { type AssetDoc, type AssetRepository, canTransition, positionOf, toAssetResponse } from "@pipeline/assets";
 import type { Accepted, AssetPage, AssetResponse, AssetStatus, Category } from "@pipeline/contracts/asset";
 import { aiJobIdFor } from "@pipeline/contracts/jobs";
 import { HttpError } from "@pipeline/runtime/http";
@@ -27,7 +27,7 @@ export interface ListInput {
 }
 
 /** What the service needs of the repository and the producer (in-memory fakes stand in for them in unit tests). */
-export type AssetStore = Pick<AssetRepository, "createProcessing" | "findOwned" | "findById" | "list" | "count" | "reopenFailed" | "markFailed">;
+export type AssetStore = Pick<AssetRepository, "createProcessing" | "findOwned" | "findById" | "list" | "reopenFailed" | "markFailed">;
 export type JobQueue = Pick<AiJobProducer, "enqueue" | "removeFinished">;
 
 export class AssetsService {
@@ -64,13 +64,15 @@ export class AssetsService {
       ...(input.updatedSince ? { updatedSince: input.updatedSince } : {}),
     };
     // One extra item tells whether there is a next page.
-    const [items, total] = await Promise.all([
-      this.repository.list({ ...filter, limit: input.limit + 1, skip: input.page ? (input.page - 1) * input.limit : 0, ...(after ? { after } : {}) }),
-      this.repository.count(filter),
-    ]);
+    const { items, total } = await this.repository.list({
+      ...filter,
+      limit: input.limit + 1,
+      skip: input.page ? (input.page - 1) * input.limit : 0,
+      ...(after ? { after } : {}),
+    });
     const pageItems = items.slice(0, input.limit);
     const last = pageItems.at(-1);
-    const nextCursor = items.length > input.limit && last ? encodeCursor({ createdAt: last.createdAt, id: last._id.toHexString() }) : null;
+    const nextCursor = items.length > input.limit && last ? encodeCursor(positionOf(last)) : null;
     return { items: pageItems.map(toAssetResponse), nextCursor, total, limit: input.limit, page: input.page ?? null };
   }
 

@@ -2,8 +2,9 @@
  * In-memory stand-ins for AssetsService's repository, storage and producer
  * (unit tests only): no MongoDB, no Redis.
  */
+import { comesAfter, listBucketOf, newestFirst } from "@pipeline/assets/list-walk";
 import type { AssetDoc } from "@pipeline/assets/model";
-import type { AssetFilter, ListQuery, NewAsset } from "@pipeline/assets/repository";
+import type { AssetFilter, AssetList, ListQuery, NewAsset } from "@pipeline/assets/repository";
 import { TRANSITIONS, type TransitionName } from "@pipeline/assets/state-machine";
 import type { AssetStatus } from "@pipeline/contracts/asset";
 import type { JobData } from "@pipeline/contracts/jobs";
@@ -14,9 +15,15 @@ import type { AssetStore, JobQueue } from "./assets-service.ts";
 const allows = (name: TransitionName, status: AssetStatus | null | undefined) =>
   (TRANSITIONS[name].from as readonly (AssetStatus | null | undefined)[]).includes(status);
 
-/** The repository's methods with the semantics of its Mongo queries: owner scoping, newest-first order, conditional transitions. */
+/**
+ * The repository's methods with the semantics of its Mongo queries: owner scoping, newest-first order,
+ * conditional transitions, a per-user counter numbering new Assets into list buckets. The bucket walk
+ * itself is list-walk.ts's (tested there); here a list is simply the sorted, filtered Assets.
+ */
 export class FakeAssetStore implements AssetStore {
   readonly assets = new Map<string, AssetDoc>();
+  /** Assets created per user, as the `asset_counters` collection counts them. */
+  readonly counters = new Map<string, number>();
 
   add(asset: AssetDoc): AssetDoc {
     this.assets.set(asset._id.toHexString(), { ...asset });
@@ -29,6 +36,8 @@ export class FakeAssetStore implements AssetStore {
 
   async createProcessing(input: NewAsset): Promise<void> {
     const now = new Date();
+    const n = (this.counters.get(input.userId) ?? 0) + 1;
+    this.counters.set(input.userId, n);
     this.add({
       _id: input.id,
       userId: new Types.ObjectId(input.userId),
@@ -36,6 +45,7 @@ export class FakeAssetStore implements AssetStore {
       status: "processing",
       images: { original: { url: input.originalUrl } },
       processingJobId: input.jobId,
+      listBucket: listBucketOf(n),
       createdAt: now,
       updatedAt: now,
     } as AssetDoc);
@@ -51,17 +61,11 @@ export class FakeAssetStore implements AssetStore {
     return asset ? { ...asset } : null;
   }
 
-  async list(query: ListQuery): Promise<AssetDoc[]> {
-    const after = query.after;
+  async list(query: ListQuery): Promise<AssetList> {
+    const matching = this.matching(query);
     const skip = query.skip ?? 0;
-    return this.matching(query)
-      .filter((a) => !after || a.createdAt < after.createdAt || (a.createdAt.getTime() === after.createdAt.getTime() && a._id.toHexString() < after.id))
-      .slice(skip, skip + query.limit)
-      .map((a) => ({ ...a }));
-  }
-
-  async count(query: AssetFilter): Promise<number> {
-    return this.matching(query).length;
+    const items = (query.after ? matching.filter(comesAfter(query.after)) : matching).slice(skip, skip + query.limit).map((a) => ({ ...a }));
+    return { items, total: matching.length };
   }
 
   async reopenFailed(id: string, userId: string, jobId: string): Promise<AssetDoc | null> {
@@ -87,7 +91,7 @@ export class FakeAssetStore implements AssetStore {
       .filter((a) => a.userId.toHexString() === filter.userId)
       .filter((a) => !filter.status || a.status === filter.status)
       .filter((a) => !filter.updatedSince || a.updatedAt >= filter.updatedSince)
-      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (b._id.toHexString() < a._id.toHexString() ? -1 : 1));
+      .sort(newestFirst);
   }
 }
 
