@@ -8,11 +8,11 @@
  * its own and left out of the per-stage figures.
  */
 import sharp from "sharp";
-import { decodeImage, encodePng } from "../services/ai-worker/src/image.ts";
-import { cutOutForeground } from "../services/ai-worker/src/background/local/index.ts";
+import { matchCatalogue } from "../services/ai-worker/src/analyzer/local/catalogue.ts";
 import { detectColorway } from "../services/ai-worker/src/analyzer/local/colorway.ts";
 import { closeOcr, readText } from "../services/ai-worker/src/analyzer/local/ocr.ts";
-import { matchCatalogue } from "../services/ai-worker/src/analyzer/local/catalogue.ts";
+import { cutOutForeground } from "../services/ai-worker/src/background/local/index.ts";
+import { decodeImage, encodePng } from "../services/ai-worker/src/image.ts";
 
 const iterations = Math.max(1, Number(process.argv[2] ?? 10) || 10);
 
@@ -30,16 +30,7 @@ async function samplePhoto(): Promise<Uint8Array> {
   return new Uint8Array(await sharp(Buffer.from(svg)).jpeg({ quality: 85 }).toBuffer());
 }
 
-const STAGES = [
-  "decode",
-  "background removal",
-  "encode PNG",
-  "decode cutout",
-  "colorway",
-  "OCR",
-  "catalogue match",
-  "total",
-] as const;
+const STAGES = ["decode", "background removal", "encode PNG", "decode cutout", "colorway", "OCR", "catalogue match", "total"] as const;
 type Stage = (typeof STAGES)[number];
 
 async function timed<T>(samples: Map<Stage, number[]>, stage: Stage, run: () => Promise<T> | T): Promise<T> {
@@ -80,7 +71,9 @@ async function main(): Promise<void> {
 
   const coldTotal = cold.get("total")![0]!;
   const coldOcr = cold.get("OCR")![0]!;
-  console.log(`local pipeline, 1024x768 JPEG, ${iterations} iterations after a cold one (${coldTotal.toFixed(0)} ms, of which OCR incl. worker start ${coldOcr.toFixed(0)} ms)`);
+  console.log(
+    `local pipeline, 1024x768 JPEG, ${iterations} iterations after a cold one (${coldTotal.toFixed(0)} ms, of which OCR incl. worker start ${coldOcr.toFixed(0)} ms)`,
+  );
   console.log(`result: ${summary}`);
   console.log(`${"stage".padEnd(20)}${"mean".padStart(9)}${"p50".padStart(9)}${"p95".padStart(9)}  (ms)`);
   for (const stage of STAGES) {

@@ -13,6 +13,8 @@
  * socket got its own event exactly once. Stops by itself (deadline), cleans
  * up its processes and Redis keys.
  */
+
+import { parseArgs } from "node:util";
 import { ASSET_PROCESSED_EVENT, type AssetProcessedEvent } from "@pipeline/contracts/events";
 import { outcomeJobIdFor } from "@pipeline/contracts/jobs";
 import { ClientEventPublisher } from "@pipeline/runtime/client-events";
@@ -20,8 +22,7 @@ import type { Subprocess } from "bun";
 import { sign } from "hono/jwt";
 import { Redis } from "ioredis";
 import { Types } from "mongoose";
-import { parseArgs } from "node:util";
-import { type Socket, io } from "socket.io-client";
+import { io, type Socket } from "socket.io-client";
 import { freePort, redisAnswers, spawnService, stopProcess, waitForHttp } from "../scripts/lib/processes.ts";
 
 const { values: args } = parseArgs({
@@ -36,7 +37,8 @@ const SOCKETS = Number(args.sockets);
 const REPLICAS = Number(args.replicas);
 const RATE = Number(args.rate);
 const DEADLINE_MS = Number(args["timeout-s"]) * 1000;
-if (!(SOCKETS > 0 && REPLICAS > 0 && DEADLINE_MS > 0 && RATE >= 0)) throw new Error("--sockets, --replicas and --timeout-s must be positive numbers, --rate 0 (all at once) or more");
+if (!(SOCKETS > 0 && REPLICAS > 0 && DEADLINE_MS > 0 && RATE >= 0))
+  throw new Error("--sockets, --replicas and --timeout-s must be positive numbers, --rate 0 (all at once) or more");
 
 // --- File descriptors: this process holds every client socket. Re-run under a raised soft limit if needed.
 const fdsNeeded = SOCKETS + 1024;
@@ -96,10 +98,16 @@ function percentile(sorted: number[], p: number): number {
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
 
 try {
-  console.log(`fan-out: ${SOCKETS} sockets (one user each) over ${REPLICAS} notifier replicas, one event per user, ${RATE > 0 ? `${RATE} events/s` : "all at once"}`);
+  console.log(
+    `fan-out: ${SOCKETS} sockets (one user each) over ${REPLICAS} notifier replicas, one event per user, ${RATE > 0 ? `${RATE} events/s` : "all at once"}`,
+  );
   for (let i = 0; i < REPLICAS; i++) {
     const port = await freePort();
-    const proc = spawnService("notifier", { JWT_SECRET: secret, REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, PORT: String(port), LOG_LEVEL: "warn" }, { quiet: true });
+    const proc = spawnService(
+      "notifier",
+      { JWT_SECRET: secret, REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, PORT: String(port), LOG_LEVEL: "warn" },
+      { quiet: true },
+    );
     const url = `http://127.0.0.1:${port}`;
     notifiers.push({ proc, url });
     await waitForHttp(`${url}/healthz`, 30_000, proc);
@@ -149,7 +157,13 @@ try {
     const batch = users.slice(start, start + batchSize).map((userId) => {
       const assetId = new Types.ObjectId().toHexString();
       expectedFor.set(userId, assetId);
-      const payload: AssetProcessedEvent = { event: "asset_processed", assetId, status: "failed", error: "benchmark outcome", timestamp: new Date().toISOString() };
+      const payload: AssetProcessedEvent = {
+        event: "asset_processed",
+        assetId,
+        status: "failed",
+        error: "benchmark outcome",
+        timestamp: new Date().toISOString(),
+      };
       return { job: { userId, event: ASSET_PROCESSED_EVENT, payload }, jobId: outcomeJobIdFor(assetId) };
     });
     const now = performance.now();
@@ -169,8 +183,12 @@ try {
 
   console.log(`connected ${SOCKETS} sockets in ${fmt(connectMs / 1000, 2)} s (${perReplica.map((r) => r.sockets).join(" + ")} per replica)`);
   console.log(`published ${SOCKETS} outcomes in ${fmt(publishMs / 1000, 2)} s`);
-  console.log(`latency (queue add -> client receipt): p50 ${fmt(percentile(latencies, 50))} ms, p95 ${fmt(percentile(latencies, 95))} ms, p99 ${fmt(percentile(latencies, 99))} ms, max ${fmt(latencies.at(-1) ?? Number.NaN)} ms`);
-  console.log(`throughput: ${fmt(SOCKETS / ((lastReceived - firstSent) / 1000), 0)} events/s (${SOCKETS} events in ${fmt((lastReceived - firstSent) / 1000, 2)} s)`);
+  console.log(
+    `latency (queue add -> client receipt): p50 ${fmt(percentile(latencies, 50))} ms, p95 ${fmt(percentile(latencies, 95))} ms, p99 ${fmt(percentile(latencies, 99))} ms, max ${fmt(latencies.at(-1) ?? Number.NaN)} ms`,
+  );
+  console.log(
+    `throughput: ${fmt(SOCKETS / ((lastReceived - firstSent) / 1000), 0)} events/s (${SOCKETS} events in ${fmt((lastReceived - firstSent) / 1000, 2)} s)`,
+  );
   console.log(
     `notifier RSS: before ${rssBefore.map((b) => `${fmt(b / 2 ** 20)} MiB`).join(", ")}; with sockets ${rssAfter.map((b) => `${fmt(b / 2 ** 20)} MiB`).join(", ")}; ` +
       `${fmt(rssDelta / 2 ** 20 / (SOCKETS / 1000))} MiB per 1000 sockets`,

@@ -19,7 +19,7 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { redisAnswers } from "../scripts/lib/processes.ts";
-import { startAiEndpoint, type AiEndpoint } from "./lib/ai-endpoint.ts";
+import { type AiEndpoint, startAiEndpoint } from "./lib/ai-endpoint.ts";
 import { bullmqCeiling, databaseCeiling, uploadCeiling } from "./lib/ceilings.ts";
 import { makeUsers } from "./lib/clients.ts";
 import { type BenchDatabase, startDatabase } from "./lib/database.ts";
@@ -132,7 +132,13 @@ try {
     stops.push(() => ai.stop());
     return ai;
   };
-  const stackSettings = (name: string, ai: AiEndpoint) => ({ mongoUrl: database.url(`bench_${run}_${name}`), redisUrl: REDIS_URL, jwtSecret, ai, logs: args.logs });
+  const stackSettings = (name: string, ai: AiEndpoint) => ({
+    mongoUrl: database.url(`bench_${run}_${name}`),
+    redisUrl: REDIS_URL,
+    jwtSecret,
+    ai,
+    logs: args.logs,
+  });
   const bench = { name: "bench", pids: () => [process.pid] };
 
   log(`bench: ${machine.cpuModel}, ${machine.cores} cores, Bun ${machine.bun}; ${database.label}; Redis ${REDIS_URL} (pid ${redisPid ?? "?"})`);
@@ -142,17 +148,34 @@ try {
     database: await databaseCeiling({ mongoUrl: database.url(`bench_${run}_ceiling`), durationS: settings.ceilingS, database: database.processes }),
     upload: await uploadCeiling({ image, durationS: settings.ceilingS }),
   };
-  log(`  BullMQ ${Math.round(ceilings.bullmq.perS)} jobs/s, database ${Math.round(ceilings.database.perS)} ops/s, Bun.serve ${Math.round(ceilings.upload.perS)} uploads/s`);
+  log(
+    `  BullMQ ${Math.round(ceilings.bullmq.perS)} jobs/s, database ${Math.round(ceilings.database.perS)} ops/s, Bun.serve ${Math.round(ceilings.upload.perS)} uploads/s`,
+  );
 
   const instantAi = startAi();
-  const load = { users, image, ratePerS: settings.ratePerS, durationS: settings.durationS, drainS: settings.drainS, listRequests: settings.listRequests, listBudgetS: settings.listBudgetS };
+  const load = {
+    users,
+    image,
+    ratePerS: settings.ratePerS,
+    durationS: settings.durationS,
+    drainS: settings.drainS,
+    listRequests: settings.listRequests,
+    listBudgetS: settings.listBudgetS,
+  };
   const alsoWatch = [...database.processes, ...redis, bench];
   log("2/4 pipeline, empty database");
   const empty = await pipelineScenario(stackSettings("empty", instantAi), { ...load, storedAssets: 0, alsoWatch });
   log(`  accepted ${empty.run.acceptedPerS}/s, completed ${empty.run.completedPerS}/s, p50 ${empty.run.latencyMs.p50} ms, p99 ${empty.run.latencyMs.p99} ms`);
 
   log(`3/4 scaling: 1 then 2 ai-worker replicas, AI endpoint 200 ms, ${settings.scaleClients} closed-loop clients`);
-  const scaling = await scalingScenario(stackSettings("scaling", startAi(200)), { users, image, clients: settings.scaleClients, warmupS: 3, durationS: settings.scaleS, alsoWatch });
+  const scaling = await scalingScenario(stackSettings("scaling", startAi(200)), {
+    users,
+    image,
+    clients: settings.scaleClients,
+    warmupS: 3,
+    durationS: settings.scaleS,
+    alsoWatch,
+  });
 
   let seeded: BenchResults["pipeline"]["seeded"] = null;
   if (settings.seed > 0) {

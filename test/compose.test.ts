@@ -4,7 +4,10 @@ import { join } from "node:path";
 
 const root = join(import.meta.dir, "..");
 const compose = Bun.YAML.parse(await Bun.file(join(root, "compose.yaml")).text()) as {
-  services: Record<string, { image?: string; build?: { args?: { SERVICE?: string } }; ports?: string[]; healthcheck?: { test: string[] }; environment?: Record<string, string> }>;
+  services: Record<
+    string,
+    { image?: string; build?: { args?: { SERVICE?: string } }; ports?: string[]; healthcheck?: { test: string[] }; environment?: Record<string, string> }
+  >;
 };
 
 describe("compose.yaml", () => {
@@ -17,7 +20,10 @@ describe("compose.yaml", () => {
     for (const [name, service] of Object.entries(compose.services)) expect(service.healthcheck?.test.length, name).toBeGreaterThan(0);
   });
   test("only the gateway and the notifier are published", () => {
-    const published = Object.entries(compose.services).filter(([, s]) => s.ports?.length).map(([name]) => name).sort();
+    const published = Object.entries(compose.services)
+      .filter(([, s]) => s.ports?.length)
+      .map(([name]) => name)
+      .sort();
     expect(published).toEqual(["gateway", "notifier"]);
   });
   test("the ai-worker has no fixed host port, so it scales with --scale", () => {

@@ -29,7 +29,8 @@ export function startAiEndpoint(options: { delayMs?: number } = {}): AiEndpoint 
     port: 0,
     async fetch(request) {
       if (request.method !== "POST" || new URL(request.url).pathname !== "/v1/chat/completions") return new Response("not found", { status: 404 });
-      if (request.headers.get("authorization") !== `Bearer ${apiKey}`) return Response.json({ error: { message: "bad key", type: "invalid_request_error" } }, { status: 401 });
+      if (request.headers.get("authorization") !== `Bearer ${apiKey}`)
+        return Response.json({ error: { message: "bad key", type: "invalid_request_error" } }, { status: 401 });
       const body = (await request.json()) as { model?: string };
       if (options.delayMs) await Bun.sleep(options.delayMs);
       answered++;

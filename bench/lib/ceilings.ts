@@ -5,13 +5,14 @@
  * multipart upload. Each runs a short warm-up, then counts completions over
  * a fixed window while the CPU of the processes involved is read.
  */
+
+import { join } from "node:path";
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import mongoose from "mongoose";
-import { join } from "node:path";
 import { freePort, stopProcess, waitForHttp } from "../../scripts/lib/processes.ts";
 import { closedLoop, sendUpload } from "./load.ts";
-import { type CpuWindow, type Watched, startCpuWindow } from "./proc-stats.ts";
+import { type CpuWindow, startCpuWindow, type Watched } from "./proc-stats.ts";
 import { deleteKeys } from "./redis.ts";
 import { ensureAssetIndexes } from "./seed.ts";
 
@@ -49,7 +50,9 @@ class Window {
 
 function result(window: Window, cpu: CpuWindow, setup: string, opsPerCount = 1): CeilingResult {
   const ops = window.count * opsPerCount;
-  const cpuMsPerOp = Object.fromEntries(Object.entries(cpu.cpuMs).map(([name, ms]) => [name, ms === null || ops === 0 ? null : Math.round((ms / ops) * 10_000) / 10_000]));
+  const cpuMsPerOp = Object.fromEntries(
+    Object.entries(cpu.cpuMs).map(([name, ms]) => [name, ms === null || ops === 0 ? null : Math.round((ms / ops) * 10_000) / 10_000]),
+  );
   return { perS: Math.round((ops / (cpu.wallMs / 1000)) * 10) / 10, count: ops, windowS: Math.round(cpu.wallMs) / 1000, cpuMsPerOp, setup };
 }
 
@@ -108,8 +111,20 @@ export async function databaseCeiling(options: { mongoUrl: string; durationS: nu
       while (!window.done) {
         const _id = new mongoose.mongo.ObjectId();
         const now = new Date();
-        await assets.insertOne({ _id, userId, category: "sneaker", status: "processing", images: { original: { url: "http://127.0.0.1/media/x.webp" } }, processingJobId: _id.toHexString(), createdAt: now, updatedAt: now });
-        await assets.updateOne({ _id, status: "processing" }, { $set: { status: "active", "images.processed.url": "http://127.0.0.1/media/y.png", updatedAt: new Date() } });
+        await assets.insertOne({
+          _id,
+          userId,
+          category: "sneaker",
+          status: "processing",
+          images: { original: { url: "http://127.0.0.1/media/x.webp" } },
+          processingJobId: _id.toHexString(),
+          createdAt: now,
+          updatedAt: now,
+        });
+        await assets.updateOne(
+          { _id, status: "processing" },
+          { $set: { status: "active", "images.processed.url": "http://127.0.0.1/media/y.png", updatedAt: new Date() } },
+        );
         await assets.findOne({ _id });
         window.mark();
       }
@@ -131,7 +146,11 @@ export async function databaseCeiling(options: { mongoUrl: string; durationS: nu
 export async function uploadCeiling(options: { image: Uint8Array; durationS: number; clients?: number }): Promise<CeilingResult> {
   const clients = options.clients ?? 16;
   const port = await freePort();
-  const server = Bun.spawn(["bun", join(import.meta.dir, "bare-upload-server.ts")], { env: { ...process.env, PORT: String(port) }, stdout: "inherit", stderr: "inherit" });
+  const server = Bun.spawn(["bun", join(import.meta.dir, "bare-upload-server.ts")], {
+    env: { ...process.env, PORT: String(port) },
+    stdout: "inherit",
+    stderr: "inherit",
+  });
   const killOnExit = () => server.kill("SIGKILL"); // an interrupted run must not leave it behind
   process.once("exit", killOnExit);
   try {
@@ -139,11 +158,15 @@ export async function uploadCeiling(options: { image: Uint8Array; durationS: num
     await waitForHttp(`${url}/healthz`, 10_000, server);
     const window = new Window();
     let failures = 0;
-    const load = closedLoop(clients, () => !window.done, async () => {
-      const sent = await sendUpload(url, "unused", options.image);
-      if (sent.status === 202) window.mark();
-      else failures++;
-    });
+    const load = closedLoop(
+      clients,
+      () => !window.done,
+      async () => {
+        const sent = await sendUpload(url, "unused", options.image);
+        if (sent.status === 202) window.mark();
+        else failures++;
+      },
+    );
     const cpu = await window.run(1, options.durationS, [{ name: "bun-serve", pids: () => [server.pid] }, BENCH_PROCESS]).finally(() => {
       window.done = true;
     });

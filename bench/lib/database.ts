@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startEmbeddedDatabase } from "../../scripts/lib/embedded-db.ts";
 import { freePort } from "../../scripts/lib/processes.ts";
-import { type Watched, processTree } from "./proc-stats.ts";
+import { processTree, type Watched } from "./proc-stats.ts";
 
 export interface BenchDatabase {
   /** What it is, for the report. */

@@ -41,7 +41,11 @@ export interface ScheduleLag {
  * Open loop: calls `fire(i)` for i = 0 … rate×duration−1 at t0 + i/rate,
  * without waiting for earlier calls; resolves when every call has settled.
  */
-export async function openLoop<T>(ratePerS: number, durationS: number, fire: (i: number) => Promise<T>): Promise<{ results: T[]; lag: ScheduleLag; startedAt: number }> {
+export async function openLoop<T>(
+  ratePerS: number,
+  durationS: number,
+  fire: (i: number) => Promise<T>,
+): Promise<{ results: T[]; lag: ScheduleLag; startedAt: number }> {
   const count = Math.round(ratePerS * durationS);
   const intervalMs = 1000 / ratePerS;
   const pending: Promise<T>[] = [];

@@ -1,7 +1,7 @@
 /** The shared Redis: its server process (for CPU and RSS readings) and removing a run's keys. */
 import { Redis } from "ioredis";
-import { cpuTicks } from "./proc-stats.ts";
 import type { Watched } from "./proc-stats.ts";
+import { cpuTicks } from "./proc-stats.ts";
 
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 

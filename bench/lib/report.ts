@@ -178,10 +178,15 @@ export function markdown(results: BenchResults): string {
     row("completed / accepted", (s) => `${s.run.completed} / ${s.run.accepted}`),
     row("latency upload → `asset_processed`, ms p50 / p95 / p99 / max", (s) => latencyCell(s.run)),
     row("lost events / still unfinished at the end", (s) => `${s.run.lostEvents} / ${countCell(s.run.unfinished)}`),
-    row("failed outcomes / refused uploads / duplicate or misdelivered events", (s) => `${s.run.failedOutcomes} / ${countCell(s.run.refused, "HTTP ")} / ${s.run.duplicates + s.run.misdelivered}`),
+    row(
+      "failed outcomes / refused uploads / duplicate or misdelivered events",
+      (s) => `${s.run.failedOutcomes} / ${countCell(s.run.refused, "HTTP ")} / ${s.run.duplicates + s.run.misdelivered}`,
+    ),
     row("last answer after the schedule's end; then drain", (s) => `${num(s.run.answersLagS, 1)} s; ${num(s.run.drainS, 1)} s (${s.run.drainEnd})`),
     row("load generator lag p99 / max, ms", (s) => `${ms(s.run.generatorLag.p99Ms)} / ${ms(s.run.generatorLag.maxMs)}`),
-    ...processes.map((name) => row(`CPU ms per asset: ${name === "bench" ? "bench client (load, sockets, AI stand-in)" : name}`, (s) => cpuPerAssetCell(s.run, name))),
+    ...processes.map((name) =>
+      row(`CPU ms per asset: ${name === "bench" ? "bench client (load, sockets, AI stand-in)" : name}`, (s) => cpuPerAssetCell(s.run, name)),
+    ),
     row("CPU ms per asset: **services + database + Redis**", (s) => `**${ms(serverCost(s.run.cpuMsPerAsset))}**`),
     row("machine busy during the run (all processes, all cores)", (s) => pct(s.run.machineBusyShare)),
     row("`GET /api/assets` first page, ms p50 / p95 (before the load)", (s) => listCell(s.list)),
@@ -214,8 +219,14 @@ export function markdown(results: BenchResults): string {
     "",
     "| ai-worker replicas | completed jobs/s | latency p50 / p95, ms | CPU ms per job (services + database + Redis) | machine busy |",
     "|---|---|---|---|---|",
-    ...([["1", scaling.one], ["2", scaling.two]] as const).map(
-      ([n, r]) => `| ${n} | ${num(r.completedPerS, 2)} | ${ms(r.latencyMs.p50)} / ${ms(r.latencyMs.p95)} | ${ms(serverCost(r.cpuMsPerAsset))} | ${pct(r.machineBusyShare)} |`,
+    ...(
+      [
+        ["1", scaling.one],
+        ["2", scaling.two],
+      ] as const
+    ).map(
+      ([n, r]) =>
+        `| ${n} | ${num(r.completedPerS, 2)} | ${ms(r.latencyMs.p50)} / ${ms(r.latencyMs.p95)} | ${ms(serverCost(r.cpuMsPerAsset))} | ${pct(r.machineBusyShare)} |`,
     ),
     `| 2 ÷ 1 | ${times(scaling.ratio)} | | | |`,
     "",
@@ -224,7 +235,8 @@ export function markdown(results: BenchResults): string {
     `| process | ${columns.flatMap((_, i) => [`idle (${headers[i]})`, `end (${headers[i]})`]).join(" | ")} |`,
     `|---|${columns.map(() => "---|---").join("|")}|`,
     ...[...new Set(columns.flatMap((s) => Object.keys(s.run.rssMiB.idle)))].map(
-      (name) => `| ${name === "bench" ? "bench client" : name} | ${columns.map((s) => `${num(s.run.rssMiB.idle[name], 0)} | ${num(s.run.rssMiB.end[name], 0)}`).join(" | ")} |`,
+      (name) =>
+        `| ${name === "bench" ? "bench client" : name} | ${columns.map((s) => `${num(s.run.rssMiB.idle[name], 0)} | ${num(s.run.rssMiB.end[name], 0)}`).join(" | ")} |`,
     ),
   );
   const notes = observations(results);
@@ -244,7 +256,9 @@ export function observations(results: BenchResults): string[] {
   const total = serverCost(empty.run.cpuMsPerAsset);
   if (top.length >= 2 && total) {
     const share = (v: number) => `${Math.round((v / total) * 100)} %`;
-    notes.push(`Empty database: CPU per asset is led by ${top[0]![0]} (${ms(top[0]![1])} ms, ${share(top[0]![1])}) and ${top[1]![0]} (${ms(top[1]![1])} ms, ${share(top[1]![1])}) of ${ms(total)} ms in all.`);
+    notes.push(
+      `Empty database: CPU per asset is led by ${top[0]![0]} (${ms(top[0]![1])} ms, ${share(top[0]![1])}) and ${top[1]![0]} (${ms(top[1]![1])} ms, ${share(top[1]![1])}) of ${ms(total)} ms in all.`,
+    );
   }
   const run = empty.run;
   if (run.completedPerS < 0.95 * run.acceptedPerS) {
@@ -265,7 +279,9 @@ export function observations(results: BenchResults): string[] {
     if (s.completed === 0) {
       notes.push(`With ${num(seeded.storedAssets, 0)} Assets stored, no upload completed within the run (drain ${s.drainEnd}).${where}`);
     } else if (s.completedPerS < 0.5 * run.completedPerS) {
-      notes.push(`With ${num(seeded.storedAssets, 0)} Assets stored, completions fell to ${num(s.completedPerS, 1)}/s from ${num(run.completedPerS, 1)}/s.${where}`);
+      notes.push(
+        `With ${num(seeded.storedAssets, 0)} Assets stored, completions fell to ${num(s.completedPerS, 1)}/s from ${num(run.completedPerS, 1)}/s.${where}`,
+      );
     }
   }
   for (const scenario of [empty, ...(seeded ? [seeded] : [])]) {
@@ -279,7 +295,9 @@ export function observations(results: BenchResults): string[] {
   }
   const { one, two, ratio: scale } = results.scaling;
   if (scale !== null && scale < 1.6 && two.machineBusyShare > 0.9) {
-    notes.push(`A second ai-worker replica gave ${times(scale)}: the machine's cores were ${pct(two.machineBusyShare)} busy, so CPU, not the 200 ms AI call, limited it (one replica: ${pct(one.machineBusyShare)}).`);
+    notes.push(
+      `A second ai-worker replica gave ${times(scale)}: the machine's cores were ${pct(two.machineBusyShare)} busy, so CPU, not the 200 ms AI call, limited it (one replica: ${pct(one.machineBusyShare)}).`,
+    );
   }
   return notes;
 }

@@ -8,8 +8,8 @@ import { Queue } from "bullmq";
 import { getJson } from "../../test/helpers/api.ts";
 import type { AiEndpoint } from "./ai-endpoint.ts";
 import { type BenchUser, EventTracker } from "./clients.ts";
-import { type ScheduleLag, type Summary, closedLoop, openLoop, sendUpload, summarize } from "./load.ts";
-import { type CpuWindow, type Watched, rssMiB, startCpuWindow } from "./proc-stats.ts";
+import { closedLoop, openLoop, type ScheduleLag, type Summary, sendUpload, summarize } from "./load.ts";
+import { type CpuWindow, rssMiB, startCpuWindow, type Watched } from "./proc-stats.ts";
 import type { PipelineScenario } from "./report.ts";
 import { BenchStack } from "./stack.ts";
 
@@ -36,7 +36,17 @@ const STALL_S = 15;
  */
 export async function pipelineScenario(
   settings: StackSettings,
-  options: { users: BenchUser[]; image: Uint8Array; ratePerS: number; durationS: number; drainS: number; listRequests: number; listBudgetS: number; storedAssets: number; alsoWatch: Watched[] },
+  options: {
+    users: BenchUser[];
+    image: Uint8Array;
+    ratePerS: number;
+    durationS: number;
+    drainS: number;
+    listRequests: number;
+    listBudgetS: number;
+    storedAssets: number;
+    alsoWatch: Watched[];
+  },
 ): Promise<PipelineScenario> {
   const started = performance.now();
   const stack = await BenchStack.start({ ...settings, workers: 1 });
@@ -85,7 +95,14 @@ export async function scalingScenario(
 }
 
 /** Sends `count` uploads (spread over the users) and waits up to `timeoutS` for their events; returns how many arrived. */
-export async function warmUp(stack: BenchStack, tracker: EventTracker, users: BenchUser[], image: Uint8Array, count: number, timeoutS: number): Promise<number> {
+export async function warmUp(
+  stack: BenchStack,
+  tracker: EventTracker,
+  users: BenchUser[],
+  image: Uint8Array,
+  count: number,
+  timeoutS: number,
+): Promise<number> {
   const sent = await Promise.all(Array.from({ length: count }, (_, i) => sendUpload(stack.gatewayUrl, users[i % users.length]!.token, image)));
   const waits = sent.map((s, i) => {
     if (!s.assetId) return Promise.resolve(null);
@@ -256,7 +273,11 @@ async function drain(tracker: EventTracker, deadline: number): Promise<OpenLoopR
  * outcome was published, yet nothing arrived within a grace period) and
  * unfinished (the job is still waiting, active or delayed).
  */
-async function classifyOutstanding(tracker: EventTracker, prefix: string, redisUrl: string): Promise<{ lostEvents: number; unfinished: Record<string, number> }> {
+async function classifyOutstanding(
+  tracker: EventTracker,
+  prefix: string,
+  redisUrl: string,
+): Promise<{ lostEvents: number; unfinished: Record<string, number> }> {
   if (!tracker.outstanding().length) return { lostEvents: 0, unfinished: {} };
   const queue = new Queue(AI_QUEUE, { connection: { url: redisUrl }, prefix });
   try {
@@ -295,7 +316,16 @@ export interface SaturationResult {
  * for their event, and upload again. Completions (and CPU) are counted over
  * `durationS` after `warmupS`.
  */
-export async function saturationRun(options: { stack: BenchStack; tracker: EventTracker; users: BenchUser[]; image: Uint8Array; clients: number; warmupS: number; durationS: number; watched: Watched[] }): Promise<SaturationResult> {
+export async function saturationRun(options: {
+  stack: BenchStack;
+  tracker: EventTracker;
+  users: BenchUser[];
+  image: Uint8Array;
+  clients: number;
+  warmupS: number;
+  durationS: number;
+  watched: Watched[];
+}): Promise<SaturationResult> {
   const { stack, tracker, users, image } = options;
   tracker.reset();
   const started = performance.now();
@@ -307,13 +337,17 @@ export async function saturationRun(options: { stack: BenchStack; tracker: Event
     await Bun.sleep(options.durationS * 1000);
     return cpu.stop();
   })();
-  await closedLoop(options.clients, () => performance.now() < windowEnd, async (client) => {
-    const user = users[client % users.length]!;
-    const sent = await sendUpload(stack.gatewayUrl, user.token, image);
-    if (!sent.assetId) return Bun.sleep(100);
-    tracker.expect(sent.assetId, user.id, sent.sentAt);
-    await tracker.waitFor(sent.assetId, 120_000);
-  });
+  await closedLoop(
+    options.clients,
+    () => performance.now() < windowEnd,
+    async (client) => {
+      const user = users[client % users.length]!;
+      const sent = await sendUpload(stack.gatewayUrl, user.token, image);
+      if (!sent.assetId) return Bun.sleep(100);
+      tracker.expect(sent.assetId, user.id, sent.sentAt);
+      await tracker.waitFor(sent.assetId, 120_000);
+    },
+  );
   const window = await cpuWindow;
   const inWindow = tracker.completions().filter((c) => c.at >= windowStart && c.at <= windowEnd);
   return {

@@ -61,7 +61,14 @@ function seededAsset(userId: ObjectId, createdAt: Date, index: number, listBucke
  * days, users interleaved), `batchSize` per insertMany with `parallel`
  * batches in flight, then creates the model's indexes.
  */
-export async function seedAssets(options: { mongoUrl: string; userIds: string[]; perUser: number; batchSize?: number; parallel?: number; onProgress?: (done: number, total: number) => void }): Promise<SeedResult> {
+export async function seedAssets(options: {
+  mongoUrl: string;
+  userIds: string[];
+  perUser: number;
+  batchSize?: number;
+  parallel?: number;
+  onProgress?: (done: number, total: number) => void;
+}): Promise<SeedResult> {
   const batchSize = options.batchSize ?? 1000;
   const parallel = options.parallel ?? 2;
   const users = options.userIds.map((id) => new mongoose.mongo.ObjectId(id));

@@ -4,11 +4,12 @@
  * name, queue prefix and storage folder. Processes come from
  * scripts/lib/processes.ts, as for `bun run dev` and the tests.
  */
-import type { Subprocess } from "bun";
+
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type ServiceName, freePort, startServiceOnFreePort, stopProcess } from "../../scripts/lib/processes.ts";
+import type { Subprocess } from "bun";
+import { freePort, type ServiceName, startServiceOnFreePort, stopProcess } from "../../scripts/lib/processes.ts";
 import type { AiEndpoint } from "./ai-endpoint.ts";
 import type { Watched } from "./proc-stats.ts";
 import { deleteKeys } from "./redis.ts";

@@ -47,10 +47,18 @@ describe("bad uploads", () => {
     await expectRejected(await upload(stack.gatewayUrl, token, { image: png, category: "spaceship" }), 400, "bad_request", /sneaker, lego, camera, other/);
   });
   test("a text file sent as image/png: 415", async () => {
-    await expectRejected(await upload(stack.gatewayUrl, token, { image: "just some text, not a picture", category: "other", type: "image/png" }), 415, "unsupported_media_type");
+    await expectRejected(
+      await upload(stack.gatewayUrl, token, { image: "just some text, not a picture", category: "other", type: "image/png" }),
+      415,
+      "unsupported_media_type",
+    );
   });
   test("a text file named .txt with no image bytes: 415", async () => {
-    await expectRejected(await upload(stack.gatewayUrl, token, { image: "hello", category: "other", filename: "notes.txt", type: "text/plain" }), 415, "unsupported_media_type");
+    await expectRejected(
+      await upload(stack.gatewayUrl, token, { image: "hello", category: "other", filename: "notes.txt", type: "text/plain" }),
+      415,
+      "unsupported_media_type",
+    );
   });
   test("10 MB + 1 byte: 413", async () => {
     const big = new Uint8Array(10 * 1024 * 1024 + 1);

@@ -5,7 +5,13 @@ import { ROOT, type ServiceName } from "../../scripts/lib/processes.ts";
 import { TEST_JWT_SECRET } from "../helpers/stack.ts";
 
 async function startWith(name: ServiceName, env: Record<string, string | undefined>): Promise<{ code: number; output: string }> {
-  const base: Record<string, string> = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", JWT_SECRET: TEST_JWT_SECRET, MONGO_URL: "mongodb://127.0.0.1:1/never", PORT: "0" };
+  const base: Record<string, string> = {
+    PATH: process.env.PATH ?? "",
+    HOME: process.env.HOME ?? "",
+    JWT_SECRET: TEST_JWT_SECRET,
+    MONGO_URL: "mongodb://127.0.0.1:1/never",
+    PORT: "0",
+  };
   const proc = Bun.spawn(["bun", "src/index.ts"], {
     cwd: join(ROOT, "services", name),
     env: Object.fromEntries(Object.entries({ ...base, ...env }).filter(([, v]) => v !== undefined)) as Record<string, string>,

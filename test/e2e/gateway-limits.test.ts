@@ -55,5 +55,12 @@ test("/readyz is 503 naming ingest when ingest is down", async () => {
 test("/openapi.json describes every public route", async () => {
   const doc = await (await fetch(`${stack.gatewayUrl}/openapi.json`)).json();
   expect(doc.openapi).toStartWith("3.");
-  expect(Object.keys(doc.paths).sort()).toEqual(["/api/admin/jobs", "/api/admin/jobs/{id}/retry", "/api/assets", "/api/assets/analyze-queue", "/api/assets/{id}", "/api/assets/{id}/retry"]);
+  expect(Object.keys(doc.paths).sort()).toEqual([
+    "/api/admin/jobs",
+    "/api/admin/jobs/{id}/retry",
+    "/api/assets",
+    "/api/assets/analyze-queue",
+    "/api/assets/{id}",
+    "/api/assets/{id}/retry",
+  ]);
 });

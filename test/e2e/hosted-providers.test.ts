@@ -9,7 +9,7 @@ import { assetProcessedSuccessSchema } from "@pipeline/contracts/events";
 import { upload } from "../helpers/api.ts";
 import { productPhoto } from "../helpers/images.ts";
 import { assetOf, waitForEvent } from "../helpers/outcomes.ts";
-import { type RecordingSocket, connectRecording } from "../helpers/sockets.ts";
+import { connectRecording, type RecordingSocket } from "../helpers/sockets.ts";
 import { Stack } from "../helpers/stack.ts";
 import { newUserId, tokenFor } from "../helpers/tokens.ts";
 import { type CloudinaryStandIn, startCloudinaryStandIn } from "../standins/cloudinary.ts";

@@ -26,7 +26,11 @@ afterAll(async () => {
 });
 
 test("a queued job has the specification's options and data fields", async () => {
-  const response = await upload(stack.gatewayUrl, await tokenFor(user), { image: await productPhoto({ format: "webp" }), category: "lego", type: "image/webp" });
+  const response = await upload(stack.gatewayUrl, await tokenFor(user), {
+    image: await productPhoto({ format: "webp" }),
+    category: "lego",
+    type: "image/webp",
+  });
   expect(response.status).toBe(202);
   const { assetId, jobId } = await response.json();
   expect(jobId).toBe(aiJobIdFor(assetId));
@@ -49,8 +53,20 @@ test("a queued job has the specification's options and data fields", async () =>
 
 test("the producer validates job data too: invalid data is never queued", async () => {
   const { AiJobProducer } = await import("../../services/ingest/src/queue.ts");
-  const producer = new AiJobProducer(stack.redis(), stack.id, { JOB_ATTEMPTS: 3, JOB_BACKOFF_MS: 2000, JOB_TIMEOUT_MS: 120000, JOB_REMOVE_ON_COMPLETE_S: 86400, JOB_REMOVE_ON_FAIL_S: 604800 }, `${stack.env.PUBLIC_URL}/media/`);
-  const valid = { assetId: newUserId(), userId: user, imageUrl: "https://res.cloudinary.com/demo/image/upload/x.jpg", category: "camera" as const, createdAt: new Date().toISOString(), attempt: 0 };
+  const producer = new AiJobProducer(
+    stack.redis(),
+    stack.id,
+    { JOB_ATTEMPTS: 3, JOB_BACKOFF_MS: 2000, JOB_TIMEOUT_MS: 120000, JOB_REMOVE_ON_COMPLETE_S: 86400, JOB_REMOVE_ON_FAIL_S: 604800 },
+    `${stack.env.PUBLIC_URL}/media/`,
+  );
+  const valid = {
+    assetId: newUserId(),
+    userId: user,
+    imageUrl: "https://res.cloudinary.com/demo/image/upload/x.jpg",
+    category: "camera" as const,
+    createdAt: new Date().toISOString(),
+    attempt: 0,
+  };
   const invalid = [
     [{ ...valid, assetId: "42" }, "assetId"],
     [{ ...valid, userId: "someone" }, "userId"],
@@ -59,7 +75,10 @@ test("the producer validates job data too: invalid data is never queued", async 
   ] as const;
   // Each is refused by the job data schema, naming the field at fault.
   for (const [data, field] of invalid) {
-    const refusal = await producer.enqueue(data as never, `invalid-${Math.random()}`).then(() => null, (error: unknown) => error);
+    const refusal = await producer.enqueue(data as never, `invalid-${Math.random()}`).then(
+      () => null,
+      (error: unknown) => error,
+    );
     expect(refusal).toBeInstanceOf(ZodError);
     expect((refusal as ZodError).issues.map((issue) => `${issue.path.join(".")} ${issue.message}`).join("; ")).toContain(field);
   }

@@ -9,10 +9,10 @@ import { Queue } from "bullmq";
 import { submitUpload } from "../helpers/api.ts";
 import { productPhoto } from "../helpers/images.ts";
 import { assetOf, eventsFor, waitForEvent } from "../helpers/outcomes.ts";
-import { type RecordingSocket, connectRecording, eventually } from "../helpers/sockets.ts";
+import { connectRecording, eventually, type RecordingSocket } from "../helpers/sockets.ts";
 import { Stack } from "../helpers/stack.ts";
 import { newUserId, tokenFor } from "../helpers/tokens.ts";
-import { type OpenAiStandIn, SAMPLE_METADATA, jsonReply, startOpenAiStandIn } from "../standins/openai.ts";
+import { jsonReply, type OpenAiStandIn, SAMPLE_METADATA, startOpenAiStandIn } from "../standins/openai.ts";
 
 const LOCK_MS = 1000;
 const STALLED_INTERVAL_MS = 500;

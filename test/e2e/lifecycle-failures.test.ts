@@ -5,18 +5,18 @@
  * is an OpenAI-compatible stand-in whose answers each test scripts.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { AI_QUEUE, type JobData, aiJobIdFor, outcomeJobIdFor } from "@pipeline/contracts/jobs";
 import { ASSET_PROCESSED_EVENT, assetProcessedFailureSchema } from "@pipeline/contracts/events";
+import { AI_QUEUE, aiJobIdFor, type JobData, outcomeJobIdFor } from "@pipeline/contracts/jobs";
 import { ClientEventPublisher } from "@pipeline/runtime/client-events";
 import { Queue } from "bullmq";
 import { Types } from "mongoose";
 import { getJson, postJson, submitUpload } from "../helpers/api.ts";
 import { productPhoto } from "../helpers/images.ts";
 import { assetOf, eventsFor, waitForEvent, waitForStatus } from "../helpers/outcomes.ts";
-import { type RecordingSocket, connectRecording, eventually } from "../helpers/sockets.ts";
+import { connectRecording, eventually, type RecordingSocket } from "../helpers/sockets.ts";
 import { Stack } from "../helpers/stack.ts";
 import { newUserId, tokenFor } from "../helpers/tokens.ts";
-import { type OpenAiStandIn, SAMPLE_METADATA, jsonReply, startOpenAiStandIn } from "../standins/openai.ts";
+import { jsonReply, type OpenAiStandIn, SAMPLE_METADATA, startOpenAiStandIn } from "../standins/openai.ts";
 
 const BACKOFF_MS = 300;
 const TIMEOUT_MS = 1500;
@@ -161,8 +161,14 @@ describe("bad job data and bad images fail at once", () => {
     const db = await stack.db();
     const id = new Types.ObjectId();
     await db.collection("assets").insertOne({
-      _id: id, userId: new Types.ObjectId(user), category: "camera", status: "processing",
-      images: { original: { url: originalUrl } }, processingJobId: jobId, createdAt: new Date(), updatedAt: new Date(),
+      _id: id,
+      userId: new Types.ObjectId(user),
+      category: "camera",
+      status: "processing",
+      images: { original: { url: originalUrl } },
+      processingJobId: jobId,
+      createdAt: new Date(),
+      updatedAt: new Date(),
     });
     return id.toHexString();
   }
@@ -170,7 +176,11 @@ describe("bad job data and bad images fail at once", () => {
   test("job data failing the schema (non-HTTPS foreign URL): the Asset fails with the reason, no retries", async () => {
     const jobId = `bad-${Date.now()}`;
     const assetId = await insertProcessingAsset(jobId, "http://example.invalid/x.png");
-    await queue.add("analyze-asset", { assetId, userId: user, imageUrl: "http://example.invalid/x.png", category: "camera", createdAt: new Date().toISOString(), attempt: 0 }, { jobId, attempts: 3 });
+    await queue.add(
+      "analyze-asset",
+      { assetId, userId: user, imageUrl: "http://example.invalid/x.png", category: "camera", createdAt: new Date().toISOString(), attempt: 0 },
+      { jobId, attempts: 3 },
+    );
     await settle(assetId);
     const asset = await assetOf(stack.gatewayUrl, token, assetId);
     expect(asset.status).toBe("failed");
@@ -186,7 +196,11 @@ describe("bad job data and bad images fail at once", () => {
     const url = `${stack.env.PUBLIC_URL}/media/${name}`;
     const jobId = `undecodable-${Date.now()}`;
     const assetId = await insertProcessingAsset(jobId, url);
-    await queue.add("analyze-asset", { assetId, userId: user, imageUrl: url, category: "camera", createdAt: new Date().toISOString(), attempt: 0 }, { jobId, attempts: 3 });
+    await queue.add(
+      "analyze-asset",
+      { assetId, userId: user, imageUrl: url, category: "camera", createdAt: new Date().toISOString(), attempt: 0 },
+      { jobId, attempts: 3 },
+    );
     await settle(assetId);
     expect((await assetOf(stack.gatewayUrl, token, assetId)).status).toBe("failed");
     expect((await queue.getJob(jobId))?.attemptsMade).toBe(1);
@@ -200,7 +214,9 @@ describe("idempotency", () => {
     const before = await assetOf(stack.gatewayUrl, token, assetId);
     // As after a crash between the update and the job's completion: the same job runs again.
     await (await queue.getJob(jobId))?.remove();
-    const { data } = { data: { assetId, userId: user, imageUrl: before.images.original.url, category: "sneaker" as const, createdAt: new Date().toISOString(), attempt: 0 } };
+    const { data } = {
+      data: { assetId, userId: user, imageUrl: before.images.original.url, category: "sneaker" as const, createdAt: new Date().toISOString(), attempt: 0 },
+    };
     const rerun = await queue.add("analyze-asset", data, { jobId });
     await eventually(async () => (await rerun.getState()) === "completed", 15_000, "the re-run to complete");
     await Bun.sleep(400);
@@ -212,7 +228,11 @@ describe("idempotency", () => {
     const { assetId } = await submit();
     await settle(assetId);
     const before = await assetOf(stack.gatewayUrl, token, assetId);
-    const stale = await queue.add("analyze-asset", { assetId, userId: user, imageUrl: before.images.original.url, category: "sneaker", createdAt: new Date().toISOString(), attempt: 0 }, { jobId: `${assetId}-stale` });
+    const stale = await queue.add(
+      "analyze-asset",
+      { assetId, userId: user, imageUrl: before.images.original.url, category: "sneaker", createdAt: new Date().toISOString(), attempt: 0 },
+      { jobId: `${assetId}-stale` },
+    );
     await eventually(async () => (await stale.getState()) === "completed", 15_000, "the stale job to finish");
     expect(await assetOf(stack.gatewayUrl, token, assetId)).toEqual(before);
     for (const socket of sockets) expect(eventsFor(socket, assetId)).toHaveLength(1);

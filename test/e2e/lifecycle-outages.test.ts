@@ -9,11 +9,11 @@ import { Types } from "mongoose";
 import { getJson, upload } from "../helpers/api.ts";
 import { productPhoto } from "../helpers/images.ts";
 import { eventsFor, waitForStatus } from "../helpers/outcomes.ts";
-import { type RestartableServer, privateFerretDb, privateRedis } from "../helpers/private-servers.ts";
-import { type RecordingSocket, connectRecording, eventually } from "../helpers/sockets.ts";
+import { privateFerretDb, privateRedis, type RestartableServer } from "../helpers/private-servers.ts";
+import { connectRecording, eventually, type RecordingSocket } from "../helpers/sockets.ts";
 import { Stack } from "../helpers/stack.ts";
 import { newUserId, tokenFor } from "../helpers/tokens.ts";
-import { type OpenAiStandIn, SAMPLE_METADATA, jsonReply, startOpenAiStandIn } from "../standins/openai.ts";
+import { jsonReply, type OpenAiStandIn, SAMPLE_METADATA, startOpenAiStandIn } from "../standins/openai.ts";
 
 let photo: Uint8Array;
 beforeAll(async () => {
@@ -42,7 +42,9 @@ describe("Redis outage (a private redis-server restarted mid-run)", () => {
   beforeAll(async () => {
     redis = await privateRedis();
     ai = startOpenAiStandIn();
-    stack = await Stack.start({ env: { REDIS_URL: redis.url, ANALYZER: "openai", AI_BASE_URL: ai.url, JOB_BACKOFF_MS: "200", WORKER_LOCK_MS: "2000", WORKER_STALLED_INTERVAL_MS: "1000" } });
+    stack = await Stack.start({
+      env: { REDIS_URL: redis.url, ANALYZER: "openai", AI_BASE_URL: ai.url, JOB_BACKOFF_MS: "200", WORKER_LOCK_MS: "2000", WORKER_STALLED_INTERVAL_MS: "1000" },
+    });
     token = await tokenFor(user);
     socket = await connectRecording(stack.get("notifier").url, token, { reconnection: true });
   }, 60_000);

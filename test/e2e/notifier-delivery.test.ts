@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type AssetProcessedEvent, assetProcessedFailureSchema, assetProcessedSuccessSchema } from "@pipeline/contracts/events";
 import { decode, sign } from "hono/jwt";
 import { OutcomeInjector } from "../helpers/outcomes.ts";
-import { type RecordingSocket, connectError, connectRecording, countByAsset, eventually } from "../helpers/sockets.ts";
+import { connectError, connectRecording, countByAsset, eventually, type RecordingSocket } from "../helpers/sockets.ts";
 import { type ServiceHandle, Stack, TEST_JWT_SECRET } from "../helpers/stack.ts";
 import { newUserId, rawToken, tokenFor } from "../helpers/tokens.ts";
 
@@ -107,7 +107,12 @@ describe("delivery across three notifier replicas", () => {
   test("each outcome was taken from BullMQ by exactly one replica: 25 broadcasts in all, 25 completed jobs", async () => {
     const perReplica = await Promise.all(notifiers.map((n) => metric(n.url, "asset_processed_emitted_total")));
     expect(perReplica.reduce((a, b) => a + b, 0)).toBe(25);
-    expect(await outcomes.publisher.queue.getJobCounts("completed", "failed", "active", "waiting")).toMatchObject({ completed: 25, failed: 0, active: 0, waiting: 0 });
+    expect(await outcomes.publisher.queue.getJobCounts("completed", "failed", "active", "waiting")).toMatchObject({
+      completed: 25,
+      failed: 0,
+      active: 0,
+      waiting: 0,
+    });
   });
 
   test("each replica reports its connected sockets", async () => {

@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { io } from "socket.io-client";
 import { OutcomeInjector } from "../helpers/outcomes.ts";
-import { type RecordingSocket, connectRecording, countByAsset, eventually } from "../helpers/sockets.ts";
+import { connectRecording, countByAsset, eventually, type RecordingSocket } from "../helpers/sockets.ts";
 import { type ServiceHandle, Stack } from "../helpers/stack.ts";
 import { newUserId, tokenFor } from "../helpers/tokens.ts";
 
@@ -60,7 +60,11 @@ describe("connection state recovery", () => {
 
     const missed = await outcomes.publish(user, 6);
     await eventually(() => control.events.length === 6, 10_000, "the control socket's 6 events");
-    await eventually(() => ws.connects.length === 2 && polling.connects.length === 2 && ws.events.length >= 6 && polling.events.length >= 6, 10_000, "reconnections");
+    await eventually(
+      () => ws.connects.length === 2 && polling.connects.length === 2 && ws.events.length >= 6 && polling.events.length >= 6,
+      10_000,
+      "reconnections",
+    );
     const live = await outcomes.publish(user, 2);
     await eventually(() => ws.events.length >= 8 && polling.events.length >= 8, 10_000, "the events after recovery");
     await Bun.sleep(500);

@@ -11,9 +11,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { stopProcess } from "../../scripts/lib/processes.ts";
 import { OutcomeInjector } from "../helpers/outcomes.ts";
-import { type RecordingSocket, connectRecording, countByAsset, eventually } from "../helpers/sockets.ts";
-import { type TcpProxy, tcpProxy } from "../helpers/tcp-proxy.ts";
+import { connectRecording, countByAsset, eventually, type RecordingSocket } from "../helpers/sockets.ts";
 import { type ServiceHandle, Stack } from "../helpers/stack.ts";
+import { type TcpProxy, tcpProxy } from "../helpers/tcp-proxy.ts";
 import { newUserId, tokenFor } from "../helpers/tokens.ts";
 
 let stack: Stack;
@@ -100,6 +100,11 @@ describe("notifier restarts", () => {
     await eventually(() => watcher.events.length >= 400, 20_000, "all 400 outcomes");
     await Bun.sleep(500);
     expect(countByAsset(watcher.events)).toEqual(new Map(sent.map((p) => [p.assetId, 1])));
-    expect(await outcomes.publisher.queue.getJobCounts("waiting", "active", "failed", "delayed")).toMatchObject({ waiting: 0, active: 0, failed: 0, delayed: 0 });
+    expect(await outcomes.publisher.queue.getJobCounts("waiting", "active", "failed", "delayed")).toMatchObject({
+      waiting: 0,
+      active: 0,
+      failed: 0,
+      delayed: 0,
+    });
   }, 40_000);
 });

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { getJson, upload } from "../helpers/api.ts";
 import { productPhoto } from "../helpers/images.ts";
-import { type AssetFeed, type RecordingSocket, connectRecording, countByAsset, eventually, followAssets } from "../helpers/sockets.ts";
+import { type AssetFeed, connectRecording, countByAsset, eventually, followAssets, type RecordingSocket } from "../helpers/sockets.ts";
 import { Stack } from "../helpers/stack.ts";
 import { newUserId, tokenFor } from "../helpers/tokens.ts";
 
@@ -23,7 +23,12 @@ let feed: AssetFeed;
 let first: { assetId: string };
 
 async function uploadPhoto(color: string): Promise<{ assetId: string }> {
-  const response = await upload(stack.gatewayUrl, tokenA, { image: await productPhoto({ format: "png", color }), category: "sneaker", filename: "shoe.png", type: "image/png" });
+  const response = await upload(stack.gatewayUrl, tokenA, {
+    image: await productPhoto({ format: "png", color }),
+    category: "sneaker",
+    filename: "shoe.png",
+    type: "image/png",
+  });
   expect(response.status).toBe(202);
   return response.json();
 }
@@ -75,7 +80,11 @@ describe("upload to event across three notifiers", () => {
     // Offline for longer than the recovery window: a client-side disconnect keeps no session to resume.
     feed.socket.disconnect();
     const second = await uploadPhoto("#1030d0");
-    await eventually(async () => (await (await getJson(stack.gatewayUrl, `/api/assets/${second.assetId}`, tokenA)).json()).status === "active", 60_000, "the second asset processed");
+    await eventually(
+      async () => (await (await getJson(stack.gatewayUrl, `/api/assets/${second.assetId}`, tokenA)).json()).status === "active",
+      60_000,
+      "the second asset processed",
+    );
     await eventually(() => socketsA.every((s) => s.events.length >= 2), 10_000, "the connected sockets' live event");
 
     feed.socket.connect();

@@ -5,11 +5,11 @@
  * Asset matches.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { assetProcessedSuccessSchema, type AssetProcessedEvent } from "@pipeline/contracts/events";
+import { type AssetProcessedEvent, assetProcessedSuccessSchema } from "@pipeline/contracts/events";
 import { Types } from "mongoose";
 import { getJson, upload } from "../helpers/api.ts";
 import { hasAlpha, productPhoto } from "../helpers/images.ts";
-import { type RecordingSocket, connectRecording, eventually } from "../helpers/sockets.ts";
+import { connectRecording, eventually, type RecordingSocket } from "../helpers/sockets.ts";
 import { Stack } from "../helpers/stack.ts";
 import { newUserId, tokenFor } from "../helpers/tokens.ts";
 
@@ -31,7 +31,12 @@ beforeAll(async () => {
   socketB = await connectRecording(notifier, tokenB);
 
   for (const format of ["png", "jpeg"] as const) {
-    const response = await upload(stack.gatewayUrl, tokenA, { image: await productPhoto({ format }), category: "sneaker", filename: `shoe.${format}`, type: `image/${format}` });
+    const response = await upload(stack.gatewayUrl, tokenA, {
+      image: await productPhoto({ format }),
+      category: "sneaker",
+      filename: `shoe.${format}`,
+      type: `image/${format}`,
+    });
     expect(response.status).toBe(202);
     accepted.push(await response.json());
   }
@@ -118,7 +123,18 @@ describe("upload to socket event", () => {
     const doc = await db.collection("assets").findOne({ _id: new Types.ObjectId(accepted[0]!.assetId) });
     expect(doc).not.toBeNull();
     // The specification's fields, plus category (needed to queue again on retry), timestamps and the list bucket (never sent to clients).
-    expect(Object.keys(doc!).sort()).toEqual(["_id", "aiMetadata", "category", "createdAt", "images", "listBucket", "processingJobId", "status", "updatedAt", "userId"]);
+    expect(Object.keys(doc!).sort()).toEqual([
+      "_id",
+      "aiMetadata",
+      "category",
+      "createdAt",
+      "images",
+      "listBucket",
+      "processingJobId",
+      "status",
+      "updatedAt",
+      "userId",
+    ]);
     expect(doc!._id).toBeInstanceOf(Types.ObjectId);
     expect(doc!.userId).toBeInstanceOf(Types.ObjectId);
     expect(doc!.userId.toHexString()).toBe(userA);

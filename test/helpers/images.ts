@@ -2,7 +2,9 @@
 import sharp from "sharp";
 
 /** A coloured shape on a plain background, as PNG or JPEG. */
-export async function productPhoto(options: { format: "png" | "jpeg" | "webp"; color?: string; background?: string; size?: number } = { format: "png" }): Promise<Uint8Array> {
+export async function productPhoto(
+  options: { format: "png" | "jpeg" | "webp"; color?: string; background?: string; size?: number } = { format: "png" },
+): Promise<Uint8Array> {
   const size = options.size ?? 320;
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}">
     <rect width="100%" height="100%" fill="${options.background ?? "#ffffff"}"/>

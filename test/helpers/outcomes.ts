@@ -9,7 +9,7 @@ import { ClientEventPublisher } from "@pipeline/runtime/client-events";
 import type { Redis } from "ioredis";
 import { Types } from "mongoose";
 import { getJson } from "./api.ts";
-import { type RecordingSocket, eventually } from "./sockets.ts";
+import { eventually, type RecordingSocket } from "./sockets.ts";
 
 export function eventsFor(socket: RecordingSocket, assetId: string): AssetProcessedEvent[] {
   return socket.events.filter((event) => event.assetId === assetId);

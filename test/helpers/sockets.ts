@@ -2,7 +2,7 @@
  * Real socket.io-client connections that record what they receive, and the
  * README's client pattern (listen, catch up on every reconnect).
  */
-import { type AssetProcessedEvent, ASSET_PROCESSED_EVENT } from "@pipeline/contracts/events";
+import { ASSET_PROCESSED_EVENT, type AssetProcessedEvent } from "@pipeline/contracts/events";
 import { io, type Socket } from "socket.io-client";
 
 export interface RecordingSocket {
@@ -112,7 +112,13 @@ export interface AssetFeed {
   close(): void;
 }
 
-export function followAssets(options: { notifierUrl: string; apiUrl: string; token: () => string; since: string; transports?: ("websocket" | "polling")[] }): AssetFeed {
+export function followAssets(options: {
+  notifierUrl: string;
+  apiUrl: string;
+  token: () => string;
+  since: string;
+  transports?: ("websocket" | "polling")[];
+}): AssetFeed {
   let since = options.since;
   const socket = io(options.notifierUrl, {
     // A function: each (re)connection presents the token current at that moment.

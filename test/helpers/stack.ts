@@ -3,14 +3,15 @@
  * queue prefix, storage folder and ports, so test files cannot disturb each
  * other. Services can be added (replicas), killed and restarted.
  */
-import type { Subprocess } from "bun";
+
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import mongoose from "mongoose";
+import type { Subprocess } from "bun";
 import { Redis } from "ioredis";
-import { type ServiceName, freePort, startServiceOnFreePort, stopProcess } from "../../scripts/lib/processes.ts";
-import { TEST_REDIS_URL, requireRedis, sharedMongoBase } from "./shared-servers.ts";
+import mongoose from "mongoose";
+import { freePort, type ServiceName, startServiceOnFreePort, stopProcess } from "../../scripts/lib/processes.ts";
+import { requireRedis, sharedMongoBase, TEST_REDIS_URL } from "./shared-servers.ts";
 
 export const TEST_JWT_SECRET = "test-secret-0123456789abcdef";
 
@@ -68,10 +69,14 @@ export class Stack {
   async add(name: ServiceName, env: Record<string, string> = {}): Promise<ServiceHandle> {
     const fixedPort = name === "gateway" && !this.find("gateway") ? this.gatewayPort : undefined;
     const ingest = this.find("ingest");
-    const { proc, port, url } = await startServiceOnFreePort(name, { ...this.env, ...(ingest ? { INGEST_URL: ingest.url } : {}), ...env }, {
-      quiet: !this.logs,
-      ...(fixedPort ? { fixedPort } : {}),
-    });
+    const { proc, port, url } = await startServiceOnFreePort(
+      name,
+      { ...this.env, ...(ingest ? { INGEST_URL: ingest.url } : {}), ...env },
+      {
+        quiet: !this.logs,
+        ...(fixedPort ? { fixedPort } : {}),
+      },
+    );
     const handle = { name, port, url, proc };
     this.services.push(handle);
     return handle;

@@ -3,7 +3,7 @@
  * load balancer sending reconnections to another replica) and connections
  * that can be cut (a network drop).
  */
-import type { Socket as TcpSocket, TCPSocketListener } from "bun";
+import type { TCPSocketListener, Socket as TcpSocket } from "bun";
 
 export interface TcpProxy {
   port: number;

@@ -7,7 +7,11 @@ export const newUserId = () => new Types.ObjectId().toHexString();
 
 export function tokenFor(userId: string, options: { expiresInS?: number; role?: string; secret?: string } = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return sign({ sub: userId, iat: now, exp: now + (options.expiresInS ?? 3600), ...(options.role ? { role: options.role } : {}) }, options.secret ?? TEST_JWT_SECRET, "HS256");
+  return sign(
+    { sub: userId, iat: now, exp: now + (options.expiresInS ?? 3600), ...(options.role ? { role: options.role } : {}) },
+    options.secret ?? TEST_JWT_SECRET,
+    "HS256",
+  );
 }
 
 const HMAC_HASHES: Record<string, string> = { HS256: "SHA-256", HS384: "SHA-384", HS512: "SHA-512" };

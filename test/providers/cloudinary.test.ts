@@ -3,12 +3,11 @@
  * fetch, against the local Cloudinary stand-in (no network).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import sharp from "sharp";
 import { PermanentError, TransientError } from "@pipeline/runtime/errors";
-import { CloudinaryStorage, cloudinaryOptionsFromConfig } from "@pipeline/storage";
-import { createStorage, storageConfigSchema } from "@pipeline/storage";
-import { CloudinaryBackgroundRemover, backgroundRemovalUrl } from "../../services/ai-worker/src/background/cloudinary.ts";
-import { startCloudinaryStandIn, type CloudinaryStandIn } from "../standins/cloudinary.ts";
+import { CloudinaryStorage, cloudinaryOptionsFromConfig, createStorage, storageConfigSchema } from "@pipeline/storage";
+import sharp from "sharp";
+import { backgroundRemovalUrl, CloudinaryBackgroundRemover } from "../../services/ai-worker/src/background/cloudinary.ts";
+import { type CloudinaryStandIn, startCloudinaryStandIn } from "../standins/cloudinary.ts";
 
 const PENDING_REMOVALS = 2;
 let standIn: CloudinaryStandIn;
@@ -29,7 +28,9 @@ function storageFor(server: CloudinaryStandIn, overrides: { apiSecret?: string }
 
 /** A real 96x64 PNG: a red block on blue, so a cutout has something to keep. */
 async function samplePng(): Promise<Uint8Array> {
-  const block = await sharp({ create: { width: 48, height: 32, channels: 3, background: "#d22" } }).png().toBuffer();
+  const block = await sharp({ create: { width: 48, height: 32, channels: 3, background: "#d22" } })
+    .png()
+    .toBuffer();
   const image = sharp({ create: { width: 96, height: 64, channels: 3, background: "#23c" } }).composite([{ input: block }]);
   return new Uint8Array(await image.png().toBuffer());
 }
@@ -113,9 +114,7 @@ describe("CloudinaryStorage: uploads through the SDK", () => {
   });
 
   test("bytes that are no image are refused for good (400)", async () => {
-    const error = await storage
-      .save(new TextEncoder().encode("not an image"), { kind: "original", contentType: "image/png" })
-      .catch((e: unknown) => e);
+    const error = await storage.save(new TextEncoder().encode("not an image"), { kind: "original", contentType: "image/png" }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PermanentError);
     expect((error as Error).message).toContain("Invalid image file");
   });
@@ -176,7 +175,9 @@ describe("CloudinaryStorage: owns and load", () => {
     }
     const gone = startCloudinaryStandIn();
     await gone.stop();
-    const error = await storageFor(gone).load(`${gone.url}/${gone.cloudName}/image/upload/v1/x.png`).catch((e: unknown) => e);
+    const error = await storageFor(gone)
+      .load(`${gone.url}/${gone.cloudName}/image/upload/v1/x.png`)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TransientError);
   });
 });

@@ -3,10 +3,10 @@
  * stand-in (no network).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import sharp from "sharp";
 import { PermanentError, TransientError } from "@pipeline/runtime/errors";
+import sharp from "sharp";
 import { OpenAiAnalyzer, openAiConfigSchema } from "../../services/ai-worker/src/analyzer/openai.ts";
-import { SAMPLE_METADATA, jsonReply, startOpenAiStandIn, type OpenAiStandIn } from "../standins/openai.ts";
+import { jsonReply, type OpenAiStandIn, SAMPLE_METADATA, startOpenAiStandIn } from "../standins/openai.ts";
 
 const API_KEY = "sk-standin";
 let standIn: OpenAiStandIn;
@@ -26,10 +26,10 @@ function analyzerFor(baseUrl: string, apiKey?: string): OpenAiAnalyzer {
 
 /** A 2000x1500 PNG with alpha: a transparent background around an opaque red item. */
 async function sampleCutout(): Promise<Uint8Array> {
-  const item = await sharp({ create: { width: 1000, height: 750, channels: 4, background: "#d22f" } }).png().toBuffer();
-  const image = sharp({ create: { width: 2000, height: 1500, channels: 4, background: "#0000" } }).composite([
-    { input: item, gravity: "centre" },
-  ]);
+  const item = await sharp({ create: { width: 1000, height: 750, channels: 4, background: "#d22f" } })
+    .png()
+    .toBuffer();
+  const image = sharp({ create: { width: 2000, height: 1500, channels: 4, background: "#0000" } }).composite([{ input: item, gravity: "centre" }]);
   return new Uint8Array(await image.png().toBuffer());
 }
 

@@ -90,11 +90,7 @@ export function startCloudinaryStandIn(options: CloudinaryStandInOptions = {}): 
       const record: RecordedRequest = { method: request.method, path, status: null, clientClosed: closed.promise };
       requests.push(record);
       const route: Route | null =
-        request.method === "POST" && path === uploadPath
-          ? "upload"
-          : request.method === "GET" && path.startsWith(deliveryPrefix)
-            ? "delivery"
-            : null;
+        request.method === "POST" && path === uploadPath ? "upload" : request.method === "GET" && path.startsWith(deliveryPrefix) ? "delivery" : null;
       const response = route ? await serve(route, request, path, record) : cloudinaryError(404, "Not found");
       closed.resolve(response === null);
       if (!response) return new Response(null); // nobody is listening any more
@@ -120,7 +116,9 @@ export function startCloudinaryStandIn(options: CloudinaryStandInOptions = {}): 
 
     if (fields.api_key !== apiKey) return cloudinaryError(401, `Unknown API key ${fields.api_key ?? ""}`);
     const toSign = stringToSign(fields);
-    const expected = createHash(algorithm).update(toSign + apiSecret).digest("hex");
+    const expected = createHash(algorithm)
+      .update(toSign + apiSecret)
+      .digest("hex");
     if (fields.signature !== expected) {
       return cloudinaryError(401, `Invalid Signature ${fields.signature ?? ""}. String to sign - '${toSign}'.`);
     }
@@ -131,7 +129,9 @@ export function startCloudinaryStandIn(options: CloudinaryStandInOptions = {}): 
     const file = form.get("file");
     if (!(file instanceof Blob)) return cloudinaryError(400, "Missing required parameter - file");
     const bytes = new Uint8Array(await file.arrayBuffer());
-    const metadata = await sharp(bytes).metadata().catch(() => null);
+    const metadata = await sharp(bytes)
+      .metadata()
+      .catch(() => null);
     if (!metadata?.format || !metadata.width || !metadata.height) return cloudinaryError(400, "Invalid image file");
 
     const publicId = [fields.folder, fields.public_id ?? randomPublicId()].filter(Boolean).join("/");
@@ -246,7 +246,11 @@ async function fakeCutout(bytes: Uint8Array): Promise<Uint8Array> {
       data[(y * width + x) * 4 + 3] = inside ? 255 : 0;
     }
   }
-  return new Uint8Array(await sharp(data, { raw: { width, height, channels: 4 } }).png().toBuffer());
+  return new Uint8Array(
+    await sharp(data, { raw: { width, height, channels: 4 } })
+      .png()
+      .toBuffer(),
+  );
 }
 
 /** Holds the request until the client gives up. */

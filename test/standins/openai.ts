@@ -14,8 +14,7 @@ export interface OpenAiStandInOptions {
 
 export type ScriptedReply =
   /** 200 with this message content, after `delayMs` (a slow model). */
-  | { kind: "content"; content: string; delayMs?: number }
-  | { kind: "error"; status: number; message?: string };
+  { kind: "content"; content: string; delayMs?: number } | { kind: "error"; status: number; message?: string };
 
 export interface DecodedImage {
   bytes: Uint8Array;
@@ -151,7 +150,9 @@ async function decodeDataUrl(url: string): Promise<DecodedImage | null> {
   const match = /^data:(image\/(?:png|jpeg));base64,([A-Za-z0-9+/=]+)$/.exec(url);
   if (!match) return null;
   const bytes = new Uint8Array(Buffer.from(match[2]!, "base64"));
-  const metadata = await sharp(bytes).metadata().catch(() => null);
+  const metadata = await sharp(bytes)
+    .metadata()
+    .catch(() => null);
   const declared = match[1]!.slice("image/".length);
   if (!metadata?.width || !metadata.height || metadata.format !== declared) return null;
   return { bytes, mimeType: match[1]!, format: metadata.format, width: metadata.width, height: metadata.height };

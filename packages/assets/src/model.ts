@@ -6,13 +6,10 @@
  * to clients), plus the per-user counter those buckets come from.
  */
 import { ASSET_STATUSES, CATEGORIES } from "@pipeline/contracts/asset";
-import { type Connection, type InferSchemaType, Schema, type Types } from "mongoose";
 import type mongoose from "mongoose";
+import { type Connection, type InferSchemaType, Schema, type Types } from "mongoose";
 
-const detectionSchema = new Schema(
-  { value: { type: String, default: null }, confidence: { type: Number, min: 0, max: 1, required: true } },
-  { _id: false },
-);
+const detectionSchema = new Schema({ value: { type: String, default: null }, confidence: { type: Number, min: 0, max: 1, required: true } }, { _id: false });
 
 export const assetSchema = new Schema(
   {

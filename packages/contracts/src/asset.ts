@@ -62,9 +62,7 @@ export const assetResponseSchema = z
 export type AssetResponse = z.infer<typeof assetResponseSchema>;
 
 /** The answer to an accepted upload or retry: the work is queued. */
-export const acceptedSchema = z
-  .object({ assetId: objectIdSchema, jobId: z.string(), status: z.literal("processing") })
-  .meta({ id: "Accepted" });
+export const acceptedSchema = z.object({ assetId: objectIdSchema, jobId: z.string(), status: z.literal("processing") }).meta({ id: "Accepted" });
 export type Accepted = z.infer<typeof acceptedSchema>;
 
 /** A page of a user's Assets, newest first. */

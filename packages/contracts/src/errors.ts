@@ -19,9 +19,7 @@ export function codeForStatus(status: number): string {
   return ERROR_CODES[status as keyof typeof ERROR_CODES] ?? (status >= 500 ? "internal_error" : "error");
 }
 
-export const errorBodySchema = z
-  .object({ error: z.object({ code: z.string(), message: z.string() }) })
-  .meta({ id: "Error" });
+export const errorBodySchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) }).meta({ id: "Error" });
 export type ErrorBody = z.infer<typeof errorBodySchema>;
 
 export const errorBody = (code: string, message: string): ErrorBody => ({ error: { code, message } });

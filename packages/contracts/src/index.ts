@@ -1,6 +1,6 @@
 /** The wire contracts, zod only: safe to import from a browser or a client SDK. */
 export * from "./asset.ts";
-export * from "./jobs.ts";
-export * from "./events.ts";
 export * from "./errors.ts";
+export * from "./events.ts";
+export * from "./jobs.ts";
 export * from "./json-schema.ts";

@@ -29,10 +29,10 @@ export type JobData = z.infer<typeof jobDataSchema>;
 
 /** The job data schema with the HTTPS rule, allowing the storage's own `plainHttpBase` as the one exception. */
 export function jobDataSchemaFor(plainHttpBase?: string) {
-  return jobDataSchema.refine(
-    (data) => data.imageUrl.startsWith("https://") || (plainHttpBase !== undefined && data.imageUrl.startsWith(plainHttpBase)),
-    { message: "imageUrl must be an HTTPS URL", path: ["imageUrl"] },
-  );
+  return jobDataSchema.refine((data) => data.imageUrl.startsWith("https://") || (plainHttpBase !== undefined && data.imageUrl.startsWith(plainHttpBase)), {
+    message: "imageUrl must be an HTTPS URL",
+    path: ["imageUrl"],
+  });
 }
 
 /** The specification's job options; each can be overridden from the environment (see the runtime's job config). */

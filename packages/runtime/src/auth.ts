@@ -4,9 +4,10 @@
  * The gateway vouches for a user to ingest with a short-lived internal token
  * signed with a secret derived from JWT_SECRET (or INTERNAL_SECRET).
  */
+
+import { objectIdSchema } from "@pipeline/contracts/asset";
 import { decode, sign, verify } from "hono/jwt";
 import { z } from "zod";
-import { objectIdSchema } from "@pipeline/contracts/asset";
 
 const userClaimsSchema = z.object({
   sub: objectIdSchema,
@@ -89,7 +90,11 @@ export async function internalSecret(jwtSecret: string, explicit?: string): Prom
 
 function signInternalToken(user: AuthUser, secret: string): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return sign({ sub: user.userId, role: user.isAdmin ? "admin" : undefined, aud: INTERNAL_AUDIENCE, iat: now, exp: now + INTERNAL_TOKEN_TTL_S }, secret, "HS256");
+  return sign(
+    { sub: user.userId, role: user.isAdmin ? "admin" : undefined, aud: INTERNAL_AUDIENCE, iat: now, exp: now + INTERNAL_TOKEN_TTL_S },
+    secret,
+    "HS256",
+  );
 }
 
 export async function verifyInternalToken(token: string, secret: string): Promise<AuthUser> {

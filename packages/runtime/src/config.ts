@@ -26,9 +26,15 @@ export const port = (fallback: number) => z.coerce.number().int().min(0).max(655
 
 /** Settings every service shares. */
 export const baseConfigSchema = z.object({
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL").default("redis://127.0.0.1:6379"),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
+    .default("redis://127.0.0.1:6379"),
   /** Prefix of every BullMQ key; tests use their own so runs cannot disturb each other. */
-  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/, "letters, digits, '_', '.', '-' only").default("bull"),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, "letters, digits, '_', '.', '-' only")
+    .default("bull"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** How long a SIGTERM'd service may take to finish in-flight work. */
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),

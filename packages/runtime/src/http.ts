@@ -3,10 +3,11 @@
  * `{error: {code, message}}`, an error handler that never leaks a stack to a
  * client, and the health routes.
  */
+
+import { codeForStatus, errorBody } from "@pipeline/contracts/errors";
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { codeForStatus, errorBody } from "@pipeline/contracts/errors";
 import type { Logger } from "./logger.ts";
 
 export class HttpError extends Error {

@@ -1,6 +1,6 @@
 /** Prometheus metrics: one registry per service with process defaults and HTTP timings. */
 import type { Hono, MiddlewareHandler } from "hono";
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
 
 export function createMetrics(service: string): Registry {
   const registry = new Registry();

@@ -23,6 +23,8 @@ export async function mongoIsUp(connection: Connection): Promise<boolean> {
 /** True for errors that mean "MongoDB is unreachable", as opposed to a bad query. */
 export function isMongoUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  return /MongoNetwork|MongoServerSelection|MongoNotConnected|PoolClearedError|MongoTopologyClosed/.test(error.name) ||
-    /Client must be connected|connection .* closed|ECONNREFUSED|buffering timed out/i.test(error.message);
+  return (
+    /MongoNetwork|MongoServerSelection|MongoNotConnected|PoolClearedError|MongoTopologyClosed/.test(error.name) ||
+    /Client must be connected|connection .* closed|ECONNREFUSED|buffering timed out/i.test(error.message)
+  );
 }

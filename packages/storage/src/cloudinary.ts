@@ -11,8 +11,8 @@
  */
 import http from "node:http";
 import https from "node:https";
+import { errorForStatus, PermanentError, TransientError } from "@pipeline/runtime/errors";
 import type { UploadApiErrorResponse, UploadApiResponse } from "cloudinary";
-import { PermanentError, TransientError, errorForStatus } from "@pipeline/runtime/errors";
 import type { StorageConfig } from "./config.ts";
 import type { ImageKind, ImageStorage, SaveOptions } from "./types.ts";
 
@@ -63,9 +63,7 @@ export function parseCloudinaryUrl(value: string): CloudinaryCredentials {
 }
 
 /** The storage's options from the environment's configuration. */
-export function cloudinaryOptionsFromConfig(
-  config: Pick<StorageConfig, "CLOUDINARY_URL" | "CLOUDINARY_UPLOAD_PREFIX">,
-): CloudinaryOptions {
+export function cloudinaryOptionsFromConfig(config: Pick<StorageConfig, "CLOUDINARY_URL" | "CLOUDINARY_UPLOAD_PREFIX">): CloudinaryOptions {
   if (!config.CLOUDINARY_URL) throw new Error("STORAGE=cloudinary needs CLOUDINARY_URL");
   return { ...parseCloudinaryUrl(config.CLOUDINARY_URL), uploadPrefix: config.CLOUDINARY_UPLOAD_PREFIX };
 }
@@ -127,16 +125,13 @@ export class CloudinaryStorage implements ImageStorage {
         reject(abortError(signal!));
         agent.destroy();
       };
-      const stream = uploader.upload_stream(
-        { ...this.apiOptions(), folder, resource_type: "image", agent },
-        (error, result) => {
-          signal?.removeEventListener("abort", onAbort);
-          agent.destroy();
-          if (error) reject(uploadFailure(error));
-          else if (result) resolve(result);
-          else reject(new TransientError("cloudinary upload returned no result"));
-        },
-      );
+      const stream = uploader.upload_stream({ ...this.apiOptions(), folder, resource_type: "image", agent }, (error, result) => {
+        signal?.removeEventListener("abort", onAbort);
+        agent.destroy();
+        if (error) reject(uploadFailure(error));
+        else if (result) resolve(result);
+        else reject(new TransientError("cloudinary upload returned no result"));
+      });
       signal?.addEventListener("abort", onAbort, { once: true });
       stream.end(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     });

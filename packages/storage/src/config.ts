@@ -7,7 +7,10 @@ export const storageConfigSchema = z.object({
   STORAGE_DIR: z.string().min(1).optional(),
   PUBLIC_URL: z.url().default("http://127.0.0.1:3000"),
   /** cloudinary://<api_key>:<api_secret>@<cloud_name> */
-  CLOUDINARY_URL: z.string().regex(/^cloudinary:\/\/[^:]+:[^@]+@.+$/, "must be cloudinary://<key>:<secret>@<cloud>").optional(),
+  CLOUDINARY_URL: z
+    .string()
+    .regex(/^cloudinary:\/\/[^:]+:[^@]+@.+$/, "must be cloudinary://<key>:<secret>@<cloud>")
+    .optional(),
   /** Cloudinary API base (the SDK's upload_prefix); set only to reach a stand-in server. */
   CLOUDINARY_UPLOAD_PREFIX: z.url().optional(),
 });

@@ -1,13 +1,13 @@
-export * from "./types.ts";
-export { LocalStorage, MEDIA_NAME, mediaBaseUrl } from "./local.ts";
 export {
-  CloudinaryStorage,
-  DEFAULT_DELIVERY_URL,
-  cloudinaryOptionsFromConfig,
-  parseCloudinaryUrl,
   type CloudinaryCredentials,
   type CloudinaryOptions,
+  CloudinaryStorage,
+  cloudinaryOptionsFromConfig,
+  DEFAULT_DELIVERY_URL,
+  parseCloudinaryUrl,
   type SignatureAlgorithm,
 } from "./cloudinary.ts";
-export { storageConfigSchema, type StorageConfig } from "./config.ts";
+export { type StorageConfig, storageConfigSchema } from "./config.ts";
 export { createStorage } from "./factory.ts";
+export { LocalStorage, MEDIA_NAME, mediaBaseUrl } from "./local.ts";
+export * from "./types.ts";

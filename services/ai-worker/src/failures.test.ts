@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { PermanentError, TransientError } from "@pipeline/runtime/errors";
 import { UnrecoverableError } from "bullmq";
 import { z } from "zod";
-import { AttemptTimeoutError, type Stage, failureReason, isPermanent } from "./failures.ts";
+import { AttemptTimeoutError, failureReason, isPermanent, type Stage } from "./failures.ts";
 
 describe("isPermanent", () => {
   test("PermanentError, UnrecoverableError and a zod error are permanent", () => {

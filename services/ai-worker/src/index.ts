@@ -1,19 +1,20 @@
 /** ai-worker: consumes `ai-processing`. Wiring only; health and metrics on PORT. */
-import { AI_QUEUE } from "@pipeline/contracts/jobs";
+
 import { AssetRepository, assetModel } from "@pipeline/assets";
-import { connectMongo, mongoIsUp } from "@pipeline/runtime/mongo";
+import { AI_QUEUE } from "@pipeline/contracts/jobs";
+import { ClientEventPublisher } from "@pipeline/runtime/client-events";
+import { loadConfig } from "@pipeline/runtime/config";
+import { healthRoutes } from "@pipeline/runtime/http";
+import { exitOnStartupError, handleShutdown } from "@pipeline/runtime/lifecycle";
 import { createLogger } from "@pipeline/runtime/logger";
 import { createMetrics, metricsRoute } from "@pipeline/runtime/metrics";
-import { exitOnStartupError, handleShutdown } from "@pipeline/runtime/lifecycle";
-import { healthRoutes } from "@pipeline/runtime/http";
-import { loadConfig } from "@pipeline/runtime/config";
+import { connectMongo, mongoIsUp } from "@pipeline/runtime/mongo";
 import { redisConnection, redisIsUp } from "@pipeline/runtime/redis";
 import { createStorage } from "@pipeline/storage";
 import { Queue } from "bullmq";
 import { Hono } from "hono";
 import { workerConfigSchema } from "./config.ts";
 import { WorkerMetrics } from "./metrics.ts";
-import { ClientEventPublisher } from "@pipeline/runtime/client-events";
 import { createAnalyzer, createBackgroundRemover } from "./providers-factory.ts";
 import { createAiWorker } from "./worker.ts";
 
@@ -66,11 +67,7 @@ try {
     { name: "mongo", close: () => mongo.close() },
   ]);
   const app = new Hono();
-  healthRoutes(
-    app,
-    { mongo: () => mongoIsUp(mongo), redis: () => redisIsUp(redis), worker: async () => aiWorker.worker.isRunning() },
-    isShuttingDown,
-  );
+  healthRoutes(app, { mongo: () => mongoIsUp(mongo), redis: () => redisIsUp(redis), worker: async () => aiWorker.worker.isRunning() }, isShuttingDown);
   metricsRoute(app, registry);
   server = Bun.serve({ port: config.PORT, fetch: app.fetch });
   aiWorker.start();

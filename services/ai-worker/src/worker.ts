@@ -4,7 +4,6 @@
  * hands back the rest.
  */
 import { AI_QUEUE, type JobData } from "@pipeline/contracts/jobs";
-import type { Logger } from "@pipeline/runtime/logger";
 import { Job, QueueEvents, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { finalizeFailure, type ProcessAssetDeps, processAssetJob } from "./jobs/process-asset.ts";

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import sharp from "sharp";
 import { PermanentError } from "@pipeline/runtime/errors";
-import { LocalBackgroundRemover, computeForegroundMask } from "../src/background/local/index.ts";
+import sharp from "sharp";
+import { computeForegroundMask, LocalBackgroundRemover } from "../src/background/local/index.ts";
 import { decodeImage } from "../src/image.ts";
 
 const WIDTH = 800; // larger than the remover's working size, so the mask is upscaled
@@ -161,7 +161,11 @@ describe("LocalBackgroundRemover", () => {
   });
 
   test("a plain image with no object is kept whole rather than erased", async () => {
-    const img = await decodeImage(await sharp(svg(BACKGROUNDS.gradient, 200, 150)).png().toBuffer());
+    const img = await decodeImage(
+      await sharp(svg(BACKGROUNDS.gradient, 200, 150))
+        .png()
+        .toBuffer(),
+    );
     const mask = computeForegroundMask(img);
     expect(mask.length).toBe(200 * 150);
     expect(mask.every((a) => a === 255)).toBe(true);

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import sharp from "sharp";
 import type { Category, ExtractedMetadata } from "@pipeline/contracts/asset";
-import { LocalBackgroundRemover } from "../src/background/local/index.ts";
-import { LocalAnalyzer } from "../src/analyzer/local/index.ts";
-import { detectColorway } from "../src/analyzer/local/colorway.ts";
-import { catalogue, matchCatalogue } from "../src/analyzer/local/catalogue.ts";
-import type { OcrLine } from "../src/analyzer/local/ocr.ts";
+import sharp from "sharp";
 import catalogueJson from "../data/catalogue.json";
+import { catalogue, matchCatalogue } from "../src/analyzer/local/catalogue.ts";
+import { detectColorway } from "../src/analyzer/local/colorway.ts";
+import { LocalAnalyzer } from "../src/analyzer/local/index.ts";
+import type { OcrLine } from "../src/analyzer/local/ocr.ts";
+import { LocalBackgroundRemover } from "../src/background/local/index.ts";
 
 function svg(width: number, height: number, body: string): Buffer {
   return Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${body}</svg>`);
@@ -64,7 +64,9 @@ async function noisePng(width: number, height: number, seed = 0x9e3779b9): Promi
     state >>>= 0;
     pixels[i] = state & 255;
   }
-  return sharp(pixels, { raw: { width, height, channels: 3 } }).png().toBuffer();
+  return sharp(pixels, { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 /** OCR on 2 cores: starting the worker alone takes a second or more; leave room. */
@@ -106,53 +108,77 @@ describe("LocalAnalyzer on generated photos", () => {
     expect(clearCamera.colorway.value).toStartWith("Black");
   });
 
-  test("maps a LEGO set number to the set", async () => {
-    const result = await analyze(await sharp(legoBoxSvg("75192")).png().toBuffer(), "lego");
-    expect(result.brand.value).toBe("LEGO");
-    expect(result.model.value).toStartWith("Millennium Falcon");
-    expectConfidence(result.brand.confidence);
-    expectConfidence(result.model.confidence);
-  }, OCR_TIMEOUT);
+  test(
+    "maps a LEGO set number to the set",
+    async () => {
+      const result = await analyze(await sharp(legoBoxSvg("75192")).png().toBuffer(), "lego");
+      expect(result.brand.value).toBe("LEGO");
+      expect(result.model.value).toStartWith("Millennium Falcon");
+      expectConfidence(result.brand.confidence);
+      expectConfidence(result.model.confidence);
+    },
+    OCR_TIMEOUT,
+  );
 
-  test("names a red sneaker's colorway Red first, and nothing else without text", async () => {
-    const result = await analyze(await sharp(redSneakerSvg()).png().toBuffer(), "sneaker");
-    expect(result.colorway.value).toStartWith("Red");
-    expectConfidence(result.colorway.confidence);
-    expect(result.brand).toEqual({ value: null, confidence: 0 });
-    expect(result.model).toEqual({ value: null, confidence: 0 });
-  }, OCR_TIMEOUT);
+  test(
+    "names a red sneaker's colorway Red first, and nothing else without text",
+    async () => {
+      const result = await analyze(await sharp(redSneakerSvg()).png().toBuffer(), "sneaker");
+      expect(result.colorway.value).toStartWith("Red");
+      expectConfidence(result.colorway.confidence);
+      expect(result.brand).toEqual({ value: null, confidence: 0 });
+      expect(result.model).toEqual({ value: null, confidence: 0 });
+    },
+    OCR_TIMEOUT,
+  );
 
-  test("reads a sneaker's label; a misspelt label matches with lower confidence", async () => {
-    const clear = await analyze(await sharp(redSneakerSvg("Nike Air Jordan 1")).png().toBuffer(), "sneaker");
-    expect(clear.brand.value).toBe("Nike");
-    expect(clear.model.value).toBe("Air Jordan 1");
-    expect(clear.colorway.value).toStartWith("Red");
+  test(
+    "reads a sneaker's label; a misspelt label matches with lower confidence",
+    async () => {
+      const clear = await analyze(await sharp(redSneakerSvg("Nike Air Jordan 1")).png().toBuffer(), "sneaker");
+      expect(clear.brand.value).toBe("Nike");
+      expect(clear.model.value).toBe("Air Jordan 1");
+      expect(clear.colorway.value).toStartWith("Red");
 
-    const misspelt = await analyze(await sharp(redSneakerSvg("Nike Air Jordon 1")).png().toBuffer(), "sneaker");
-    expect(misspelt.model.value).toBe("Air Jordan 1");
-    expectConfidence(misspelt.model.confidence);
-    expect(misspelt.model.confidence).toBeLessThan(clear.model.confidence);
-  }, OCR_TIMEOUT);
+      const misspelt = await analyze(await sharp(redSneakerSvg("Nike Air Jordon 1")).png().toBuffer(), "sneaker");
+      expect(misspelt.model.value).toBe("Air Jordan 1");
+      expectConfidence(misspelt.model.confidence);
+      expect(misspelt.model.confidence).toBeLessThan(clear.model.confidence);
+    },
+    OCR_TIMEOUT,
+  );
 
-  test("recognises nothing in random noise", async () => {
-    const result = await analyze(await noisePng(400, 300), "other");
-    expect(result.brand).toEqual({ value: null, confidence: 0 });
-    expect(result.model).toEqual({ value: null, confidence: 0 });
-  }, OCR_TIMEOUT);
+  test(
+    "recognises nothing in random noise",
+    async () => {
+      const result = await analyze(await noisePng(400, 300), "other");
+      expect(result.brand).toEqual({ value: null, confidence: 0 });
+      expect(result.model).toEqual({ value: null, confidence: 0 });
+    },
+    OCR_TIMEOUT,
+  );
 
-  test("a model printed without its brand is less certain than with it", async () => {
-    const result = await analyze(await sharp(cameraSvg("EOS R5", 48)).png().toBuffer(), "camera");
-    expect(result.model.value).toBe("EOS R5");
-    expect(result.brand.value).toBe("Canon"); // implied by the model line
-    expect(result.model.confidence).toBeLessThan(clearCamera.model.confidence);
-    expect(result.brand.confidence).toBeLessThan(clearCamera.brand.confidence);
-  }, OCR_TIMEOUT);
+  test(
+    "a model printed without its brand is less certain than with it",
+    async () => {
+      const result = await analyze(await sharp(cameraSvg("EOS R5", 48)).png().toBuffer(), "camera");
+      expect(result.model.value).toBe("EOS R5");
+      expect(result.brand.value).toBe("Canon"); // implied by the model line
+      expect(result.model.confidence).toBeLessThan(clearCamera.model.confidence);
+      expect(result.brand.confidence).toBeLessThan(clearCamera.brand.confidence);
+    },
+    OCR_TIMEOUT,
+  );
 
-  test("category 'other' searches every catalogue", async () => {
-    const result = await analyze(await sharp(cameraSvg("Canon EOS R5", 48)).png().toBuffer(), "other");
-    expect(result.brand.value).toBe("Canon");
-    expect(result.model.value).toBe("EOS R5");
-  }, OCR_TIMEOUT);
+  test(
+    "category 'other' searches every catalogue",
+    async () => {
+      const result = await analyze(await sharp(cameraSvg("Canon EOS R5", 48)).png().toBuffer(), "other");
+      expect(result.brand.value).toBe("Canon");
+      expect(result.model.value).toBe("EOS R5");
+    },
+    OCR_TIMEOUT,
+  );
 });
 
 /** OCR output as the matcher receives it: one line of words with confidences. */

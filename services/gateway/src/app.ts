@@ -1,5 +1,5 @@
 /** The public edge: health, metrics, media, and the authenticated, rate-limited /api forwarded to ingest. */
-import { HttpError, type ReadinessCheck, healthRoutes, jsonErrors, requestLog } from "@pipeline/runtime/http";
+import { HttpError, healthRoutes, jsonErrors, type ReadinessCheck, requestLog } from "@pipeline/runtime/http";
 import type { Logger } from "@pipeline/runtime/logger";
 import { httpMetrics, metricsRoute } from "@pipeline/runtime/metrics";
 import type { LocalStorage } from "@pipeline/storage";
@@ -8,11 +8,11 @@ import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import type { Redis } from "ioredis";
 import type { Registry } from "prom-client";
-import { type GatewayEnv, authenticate } from "./middleware/auth.ts";
+import { authenticate, type GatewayEnv } from "./middleware/auth.ts";
 import { rateLimit } from "./middleware/rate-limit.ts";
 import { mediaRoutes } from "./routes/media.ts";
-import { forwardToIngest } from "./routes/proxy.ts";
 import { openApiRoutes } from "./routes/openapi.ts";
+import { forwardToIngest } from "./routes/proxy.ts";
 
 export interface GatewayDeps {
   logger: Logger;

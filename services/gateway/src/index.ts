@@ -1,11 +1,12 @@
 /** Gateway: the public HTTP edge. Wiring only. */
-import { createLogger } from "@pipeline/runtime/logger";
-import { createMetrics } from "@pipeline/runtime/metrics";
-import { exitOnStartupError, handleShutdown } from "@pipeline/runtime/lifecycle";
+
 import { internalSecret } from "@pipeline/runtime/auth";
 import { loadConfig } from "@pipeline/runtime/config";
+import { exitOnStartupError, handleShutdown } from "@pipeline/runtime/lifecycle";
+import { createLogger } from "@pipeline/runtime/logger";
+import { createMetrics } from "@pipeline/runtime/metrics";
 import { redisConnection } from "@pipeline/runtime/redis";
-import { LocalStorage, createStorage } from "@pipeline/storage";
+import { createStorage, LocalStorage } from "@pipeline/storage";
 import { createGatewayApp } from "./app.ts";
 import { gatewayConfigSchema } from "./config.ts";
 

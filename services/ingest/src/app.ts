@@ -1,6 +1,7 @@
 /** Ingest's HTTP app: health, metrics, and the gateway-only /api routes. */
+
+import { healthRoutes, jsonErrors, type ReadinessCheck, requestLog } from "@pipeline/runtime/http";
 import type { Logger } from "@pipeline/runtime/logger";
-import { type ReadinessCheck, healthRoutes, jsonErrors, requestLog } from "@pipeline/runtime/http";
 import { httpMetrics, metricsRoute } from "@pipeline/runtime/metrics";
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";

@@ -12,6 +12,10 @@ export const ingestConfigSchema = baseConfigSchema
     /** Secret of the gateway's internal tokens; derived from JWT_SECRET when unset. */
     INTERNAL_SECRET: z.string().min(16).optional(),
     /** Largest accepted image, in bytes (10 MB). */
-    MAX_IMAGE_BYTES: z.coerce.number().int().positive().default(10 * 1024 * 1024),
+    MAX_IMAGE_BYTES: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(10 * 1024 * 1024),
   });
 export type IngestConfig = z.infer<typeof ingestConfigSchema>;

@@ -1,18 +1,18 @@
 /** Ingest: validates uploads, stores originals, creates Assets, queues AI jobs. Wiring only. */
 import { AssetRepository, assetModel } from "@pipeline/assets";
-import { connectMongo, mongoIsUp } from "@pipeline/runtime/mongo";
-import { createLogger } from "@pipeline/runtime/logger";
-import { createMetrics } from "@pipeline/runtime/metrics";
-import { exitOnStartupError, handleShutdown } from "@pipeline/runtime/lifecycle";
 import { internalSecret } from "@pipeline/runtime/auth";
 import { loadConfig } from "@pipeline/runtime/config";
+import { exitOnStartupError, handleShutdown } from "@pipeline/runtime/lifecycle";
+import { createLogger } from "@pipeline/runtime/logger";
+import { createMetrics } from "@pipeline/runtime/metrics";
+import { connectMongo, mongoIsUp } from "@pipeline/runtime/mongo";
 import { redisConnection, redisIsUp } from "@pipeline/runtime/redis";
 import { createStorage } from "@pipeline/storage";
 import { createIngestApp } from "./app.ts";
-import { AssetsService } from "./services/assets-service.ts";
-import { JobsService } from "./services/jobs-service.ts";
 import { ingestConfigSchema } from "./config.ts";
 import { AiJobProducer } from "./queue.ts";
+import { AssetsService } from "./services/assets-service.ts";
+import { JobsService } from "./services/jobs-service.ts";
 
 const logger = createLogger("ingest");
 try {

@@ -1,7 +1,7 @@
 /** The producer side of `ai-processing`: validated job data, the specification's options, one job per asset run. */
-import { AI_JOB_NAME, AI_QUEUE, aiJobOptions, jobDataSchemaFor, type JobData } from "@pipeline/contracts/jobs";
+import { AI_JOB_NAME, AI_QUEUE, aiJobOptions, type JobData, jobDataSchemaFor } from "@pipeline/contracts/jobs";
+import { aiJobSettings, type JobConfig } from "@pipeline/runtime/config";
 import { DependencyError } from "@pipeline/runtime/http";
-import { type JobConfig, aiJobSettings } from "@pipeline/runtime/config";
 import { type Job, type JobType, Queue } from "bullmq";
 import type { Redis } from "ioredis";
 
@@ -9,7 +9,12 @@ export class AiJobProducer {
   readonly queue: Queue<JobData>;
   private readonly schema;
 
-  constructor(connection: Redis, prefix: string, private readonly config: JobConfig, plainHttpBase?: string) {
+  constructor(
+    connection: Redis,
+    prefix: string,
+    private readonly config: JobConfig,
+    plainHttpBase?: string,
+  ) {
     this.queue = new Queue<JobData>(AI_QUEUE, { connection, prefix });
     this.schema = jobDataSchemaFor(plainHttpBase);
   }

@@ -36,11 +36,14 @@ export function disconnectAtExpiry(socket: Socket, user: AuthUser): void {
   const ms = user.exp * 1000 - Date.now();
   // setTimeout holds 32-bit delays; tokens valid longer than ~24 days are re-checked at the next reconnect.
   if (ms > 2 ** 31 - 1) return;
-  const timer = setTimeout(() => {
-    // Written straight to this connection (socket.emit would go through the stream and arrive after the disconnect).
-    const payload: ClientEventPayload<"session_expired"> = { reason: "token expired; reconnect with a fresh token" };
-    writeDirect(socket, ["session_expired", payload]);
-    socket.disconnect(true);
-  }, Math.max(0, ms));
+  const timer = setTimeout(
+    () => {
+      // Written straight to this connection (socket.emit would go through the stream and arrive after the disconnect).
+      const payload: ClientEventPayload<"session_expired"> = { reason: "token expired; reconnect with a fresh token" };
+      writeDirect(socket, ["session_expired", payload]);
+      socket.disconnect(true);
+    },
+    Math.max(0, ms),
+  );
   socket.once("disconnect", () => clearTimeout(timer));
 }

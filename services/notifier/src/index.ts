@@ -1,9 +1,10 @@
 /** Notifier: Socket.IO delivery of `asset_processed`. Wiring only. */
+
+import { loadConfig } from "@pipeline/runtime/config";
+import { healthRoutes } from "@pipeline/runtime/http";
+import { exitOnStartupError, handleShutdown } from "@pipeline/runtime/lifecycle";
 import { createLogger } from "@pipeline/runtime/logger";
 import { createMetrics, metricsRoute } from "@pipeline/runtime/metrics";
-import { exitOnStartupError, handleShutdown } from "@pipeline/runtime/lifecycle";
-import { healthRoutes } from "@pipeline/runtime/http";
-import { loadConfig } from "@pipeline/runtime/config";
 import { redisConnection } from "@pipeline/runtime/redis";
 import { Hono } from "hono";
 import { notifierConfigSchema } from "./config.ts";
@@ -54,11 +55,7 @@ try {
     { name: "redis", close: () => Promise.all([adapterRedis.quit(), queueRedis.quit()]) },
   ]);
   const app = new Hono<{ Bindings: Bun.Server<unknown> }>();
-  healthRoutes(
-    app,
-    { redis: async () => (await queueRedis.ping()) === "PONG", outcomes: async () => consumer.isRunning() },
-    isShuttingDown,
-  );
+  healthRoutes(app, { redis: async () => (await queueRedis.ping()) === "PONG", outcomes: async () => consumer.isRunning() }, isShuttingDown);
   metricsRoute(app, registry);
   app.get("/metrics/sockets", (c) => c.json({ sockets: io.of("/").sockets.size }));
   app.all("/socket.io/*", (c) => engine.handleRequest(c.req.raw, c.env));

@@ -9,7 +9,13 @@ export function notifierMetrics(registry: Registry) {
     emitted: counter(registry, "client_events_emitted_total", "Client events broadcast by this replica, by event", ["event"]),
     /** Outcomes this replica took from BullMQ and broadcast (each outcome counts on exactly one replica). */
     processed: counter(registry, "asset_processed_emitted_total", "asset_processed events broadcast by this replica, by status", ["status"]),
-    outcomeLag: histogram(registry, "asset_outcome_lag_seconds", "Time from an outcome being queued to its broadcast", [], [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 300]),
+    outcomeLag: histogram(
+      registry,
+      "asset_outcome_lag_seconds",
+      "Time from an outcome being queued to its broadcast",
+      [],
+      [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 300],
+    ),
     connections: counter(registry, "socketio_connections_total", "Sockets accepted by this replica, by whether their session was recovered", ["recovered"]),
     replayed: counter(registry, "socketio_replayed_events_total", "Missed events replayed to recovered sockets"),
   };

@@ -39,6 +39,8 @@ export function consumeOutcomes(options: OutcomesConsumerOptions) {
     { connection: options.connection, prefix: options.prefix, concurrency: options.concurrency, autorun: false },
   );
   worker.on("error", (error) => options.logger.warn({ err: error.message }, "outcome worker error"));
-  worker.on("failed", (job, error) => options.logger.warn({ jobId: job?.id, err: error.message }, "outcome job failed (retried unless invalid or out of attempts)"));
+  worker.on("failed", (job, error) =>
+    options.logger.warn({ jobId: job?.id, err: error.message }, "outcome job failed (retried unless invalid or out of attempts)"),
+  );
   return worker;
 }

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, setSystemTime, test } from "bun:test";
-import { type Logger, createLogger } from "@pipeline/runtime/logger";
+import { createLogger, type Logger } from "@pipeline/runtime/logger";
 import type { Redis } from "ioredis";
 import type { Socket } from "socket.io";
-import { SessionRecovery, type SessionRecoveryOptions, compareStreamIds } from "./session-recovery.ts";
+import { compareStreamIds, SessionRecovery, type SessionRecoveryOptions } from "./session-recovery.ts";
 import { BROADCAST_MESSAGE, type ClusterMessage, EVENT_PACKET, type RestoredSession, type StreamAdapter } from "./stream-adapter.ts";
 
 const ALICE = "65f1c0ffee0123456789aaaa";

@@ -111,7 +111,10 @@ export class SessionRecovery {
     if (socket.recovered && pending) {
       const { missed, clientOffset, readPositionAtRestore } = pending;
       if (this.evictedUpTo !== undefined && (readPositionAtRestore === undefined || compareStreamIds(this.evictedUpTo, readPositionAtRestore) > 0)) {
-        this.options.logger.warn({ socketId: socket.id }, "recovery slower than the recent-entries window: events read meanwhile may be missing from the replay");
+        this.options.logger.warn(
+          { socketId: socket.id },
+          "recovery slower than the recent-entries window: events read meanwhile may be missing from the replay",
+        );
       }
       for (let i = this.head; i < this.recent.length; i++) {
         const entry = this.recent[i];
@@ -155,7 +158,13 @@ export class SessionRecovery {
       const packet = message.data?.packet;
       const opts = message.data?.opts;
       const isStreamBroadcast =
-        offset !== undefined && message.type === BROADCAST_MESSAGE && message.uid !== adapter.uid && message.nsp === adapter.nsp.name && packet !== undefined && opts !== undefined && message.data?.requestId === undefined;
+        offset !== undefined &&
+        message.type === BROADCAST_MESSAGE &&
+        message.uid !== adapter.uid &&
+        message.nsp === adapter.nsp.name &&
+        packet !== undefined &&
+        opts !== undefined &&
+        message.data?.requestId === undefined;
       if (isStreamBroadcast) {
         this.remember(offset, opts, packet.data);
         this.skipAlreadyReplayed(offset, opts);

@@ -4,17 +4,17 @@
  * Sockets join `user:<sub>` on the server side; there is no way for a client
  * to join any other room (the server handles no client events at all).
  */
-import { type ClientToServerEvents, type ServerToClientEvents, roomOf } from "@pipeline/contracts/events";
+import { type ClientToServerEvents, roomOf, type ServerToClientEvents } from "@pipeline/contracts/events";
 import type { Logger } from "@pipeline/runtime/logger";
-import { createAdapter } from "@socket.io/redis-streams-adapter";
 import { Server as Engine } from "@socket.io/bun-engine";
+import { createAdapter } from "@socket.io/redis-streams-adapter";
 import type { Redis } from "ioredis";
 import { Server } from "socket.io";
-import { type SocketData, authenticateSocket, disconnectAtExpiry } from "./handshake.ts";
+import { authenticateSocket, disconnectAtExpiry, type SocketData } from "./handshake.ts";
 import type { NotifierMetrics } from "./metrics.ts";
 import { SessionRecovery } from "./session-recovery.ts";
-import { streamBroadcaster } from "./stream-broadcast.ts";
 import { streamAdapterOf } from "./stream-adapter.ts";
+import { streamBroadcaster } from "./stream-broadcast.ts";
 
 export interface SocketServerOptions {
   /** For publishing (XADD, sessions); the adapter duplicates it for its blocking reader. */
@@ -65,7 +65,10 @@ export function createSocketServer(options: SocketServerOptions) {
     const replayed = recovery.welcome(socket, { userId: user.userId, expiresAt: new Date(user.exp * 1000).toISOString() });
     options.metrics.connections.inc({ recovered: String(socket.recovered) });
     if (replayed) options.metrics.replayed.inc(replayed);
-    options.logger.debug({ socketId: socket.id, userId: user.userId, recovered: socket.recovered, replayed, transport: socket.conn.transport.name }, "socket admitted");
+    options.logger.debug(
+      { socketId: socket.id, userId: user.userId, recovered: socket.recovered, replayed, transport: socket.conn.transport.name },
+      "socket admitted",
+    );
     next();
   });
   io.on("connection", (socket) => disconnectAtExpiry(socket, (socket.data as SocketData).user));

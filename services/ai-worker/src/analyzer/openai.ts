@@ -9,10 +9,11 @@
  * background, the item alone leaves nothing else in the shot to describe,
  * and the request stays small whatever the size of the upload.
  */
+
+import { type Category, type ExtractedMetadata, extractedMetadataSchema } from "@pipeline/contracts/asset";
+import { errorForStatus, PermanentError, TransientError } from "@pipeline/runtime/errors";
 import sharp from "sharp";
 import { z } from "zod";
-import { PermanentError, TransientError, errorForStatus } from "@pipeline/runtime/errors";
-import { extractedMetadataSchema, type Category, type ExtractedMetadata } from "@pipeline/contracts/asset";
 import { flattenOnWhite, pixelsEncodedAs } from "../image.ts";
 import type { AnalysisInput, MetadataAnalyzer } from "../providers.ts";
 

@@ -7,7 +7,7 @@
  * answers 423; the remover polls with a growing, capped delay.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { PermanentError, TransientError, errorForStatus } from "@pipeline/runtime/errors";
+import { errorForStatus, PermanentError, TransientError } from "@pipeline/runtime/errors";
 import type { BackgroundRemovalInput, BackgroundRemover } from "../providers.ts";
 
 export interface CloudinaryBackgroundRemoverOptions {

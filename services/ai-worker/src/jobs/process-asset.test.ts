@@ -5,22 +5,22 @@ import { DelayedError, UnrecoverableError } from "bullmq";
 import { Types } from "mongoose";
 import { AttemptTimeoutError } from "../failures.ts";
 import {
+  asBullJob,
   CUTOUT_BYTES,
   FakeAnalyzer,
   FakeRemover,
-  METADATA,
-  ORIGINAL_BYTES,
-  ORIGINAL_URL,
-  PROCESSED_BASE,
-  type TestDeps,
-  asBullJob,
   jobCounts,
   jobDataFor,
+  METADATA,
   makeAsset,
   makeDeps,
   makeJob,
+  ORIGINAL_BYTES,
+  ORIGINAL_URL,
+  PROCESSED_BASE,
   rejectionOf,
   removerWaitingOnSignal,
+  type TestDeps,
 } from "./fakes.test-helpers.ts";
 import { finalizeFailure, processAssetJob } from "./process-asset.ts";
 
@@ -213,7 +213,10 @@ describe("processAssetJob: failures", () => {
 
     expect(error).toBeInstanceOf(UnrecoverableError);
     expect((error as Error).message).toBe("openai answered 400: bad image");
-    expect(deps.repository.get(assetId)).toMatchObject({ status: "failed", aiMetadata: { error: "AI service rejected the job: openai answered 400: bad image" } });
+    expect(deps.repository.get(assetId)).toMatchObject({
+      status: "failed",
+      aiMetadata: { error: "AI service rejected the job: openai answered 400: bad image" },
+    });
     expect(deps.events.published).toHaveLength(1);
   });
 

@@ -4,19 +4,20 @@
  * publish the outcome. Failures retry (transient) or fail at once
  * (permanent); the last failure sets the Asset `failed` and tells its owner.
  */
-import { PermanentError } from "@pipeline/runtime/errors";
+
+import type { AssetRepository } from "@pipeline/assets";
 import { describeZodError } from "@pipeline/contracts/errors";
-import { jobDataSchemaFor, type JobData } from "@pipeline/contracts/jobs";
+import { type JobData, jobDataSchemaFor } from "@pipeline/contracts/jobs";
+import type { ClientEventPublisher } from "@pipeline/runtime/client-events";
+import { PermanentError } from "@pipeline/runtime/errors";
 import type { Logger } from "@pipeline/runtime/logger";
 import type { ImageStorage } from "@pipeline/storage";
 import { DelayedError, type Job, UnrecoverableError } from "bullmq";
 import { withAttemptSignal } from "../attempt.ts";
-import { type Stage, failureReason, isPermanent } from "../failures.ts";
+import { failureReason, isPermanent, type Stage } from "../failures.ts";
 import type { WorkerMetrics } from "../metrics.ts";
 import { publishOutcome } from "../outcomes.ts";
 import type { BackgroundRemover, MetadataAnalyzer } from "../providers.ts";
-import type { AssetRepository } from "@pipeline/assets";
-import type { ClientEventPublisher } from "@pipeline/runtime/client-events";
 
 export interface ProcessAssetDeps {
   repository: Pick<AssetRepository, "findById" | "markActive" | "markFailed">;
@@ -71,7 +72,9 @@ export function processAssetJob(deps: ProcessAssetDeps) {
         stage = "analysis";
         const metadata = await deps.metrics.time("analysis", () => deps.analyzer.analyze({ original, cutout, category: data.data.category, signal }));
         stage = "storing";
-        const { url: processedUrl } = await deps.metrics.time("store", () => deps.storage.save(cutout, { kind: "processed", contentType: "image/png", signal }));
+        const { url: processedUrl } = await deps.metrics.time("store", () =>
+          deps.storage.save(cutout, { kind: "processed", contentType: "image/png", signal }),
+        );
         return { processedUrl, metadata };
       });
 
@@ -129,19 +132,14 @@ async function handBack(job: Job, token: string | undefined, delayMs: number): P
  * is told once. Idempotent, so the worker's `failed` listener can call it too
  * (jobs that failed by stalling never reach the handler's catch).
  */
-export async function finalizeFailure(
-  deps: Pick<ProcessAssetDeps, "repository" | "events" | "metrics">,
-  job: Job,
-  reason: string,
-  log: Logger,
-): Promise<void> {
+export async function finalizeFailure(deps: Pick<ProcessAssetDeps, "repository" | "events" | "metrics">, job: Job, reason: string, log: Logger): Promise<void> {
   const jobId = job.id as string;
   const assetId = (job.data as Partial<JobData> | undefined)?.assetId;
   if (typeof assetId !== "string") return;
   const changed = await deps.repository.markFailed(assetId, jobId, reason);
   // Already failed (an earlier call for this run): publish again, idempotently, in case that call died before publishing.
   const asset = changed ?? (await deps.repository.findById(assetId).catch(() => null));
-  if (!asset || asset.status !== "failed") return;
+  if (asset?.status !== "failed") return;
   // Publish only for the run whose failure this is (or a run the Asset never recorded, with broken data).
   if (asset.processingJobId && asset.processingJobId !== jobId) return;
   await publishOutcome(deps.events, asset, jobId);

@@ -3,7 +3,7 @@
  * (HS256 only) and expiry; then the claims are checked (`exp` present, `sub`
  * an ObjectId) and the user is put on the context.
  */
-import { AuthError, type AuthUser, VerifiedTokens, describeJwtError, userFromClaims } from "@pipeline/runtime/auth";
+import { AuthError, type AuthUser, describeJwtError, userFromClaims, VerifiedTokens } from "@pipeline/runtime/auth";
 import { HttpError } from "@pipeline/runtime/http";
 import type { MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";

@@ -1,6 +1,7 @@
 /** Forwards an authenticated /api request to ingest, vouching for the user with a short-lived internal token. */
-import { DependencyError, HttpError } from "@pipeline/runtime/http";
+
 import { InternalTokenSigner } from "@pipeline/runtime/auth";
+import { DependencyError, HttpError } from "@pipeline/runtime/http";
 import { createMiddleware } from "hono/factory";
 import type { GatewayEnv } from "../middleware/auth.ts";
 

@@ -54,7 +54,8 @@ export function assetRoutes(deps: { assets: AssetsService; maxImageBytes: number
 
 async function readMultipart(request: Request): Promise<FormData> {
   const type = request.headers.get("content-type") ?? "";
-  if (!type.startsWith("multipart/form-data")) throw new HttpError(400, "bad_request", "expected a multipart/form-data body with fields 'image' and 'category'");
+  if (!type.startsWith("multipart/form-data"))
+    throw new HttpError(400, "bad_request", "expected a multipart/form-data body with fields 'image' and 'category'");
   try {
     return await request.formData();
   } catch {

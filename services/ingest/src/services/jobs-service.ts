@@ -1,10 +1,11 @@
 /** What operators do with AI jobs: read them by state, and retry a failed one through its Asset. */
+
+import type { Accepted } from "@pipeline/contracts/asset";
 import { jobDataSchema } from "@pipeline/contracts/jobs";
 import { HttpError } from "@pipeline/runtime/http";
 import type { JobType } from "bullmq";
 import type { AiJobProducer } from "../queue.ts";
 import type { AssetsService } from "./assets-service.ts";
-import type { Accepted } from "@pipeline/contracts/asset";
 
 export interface JobSummary {
   id: string | undefined;

@@ -26,7 +26,7 @@
  *   its maker, a bit less surely than reading the name;
  * - anything below 0.3 is reported as unknown.
  */
-import { NO_DETECTION, type Category, type Detection } from "@pipeline/contracts/asset";
+import { type Category, type Detection, NO_DETECTION } from "@pipeline/contracts/asset";
 import catalogueJson from "../../../data/catalogue.json";
 import type { OcrLine } from "./ocr.ts";
 
@@ -128,12 +128,7 @@ export function matchCatalogue(lines: OcrLine[], category: Category, index: Cata
 
 type Candidate = { entry: Entry; value: string; confidence: number; specificity: number; skeleton: string };
 
-function scoreEntry(
-  entry: Entry,
-  tokens: Token[],
-  brandEvidence: Map<string, number>,
-  category: Category,
-): Candidate | null {
+function scoreEntry(entry: Entry, tokens: Token[], brandEvidence: Map<string, number>, category: Category): Candidate | null {
   // A photo filed under "lego" is LEGO: the category stands in for reading the brand.
   const brandRead = (brandEvidence.get(entry.brand) ?? 0) >= CORROBORATING_BRAND || category === "lego";
   let nameEvidence = 0;

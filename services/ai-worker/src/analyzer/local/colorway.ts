@@ -7,7 +7,7 @@
  * of each pixel's colour to the nearest shade of its colour name. So a flat,
  * clean two-tone item scores near 1; a multicolour or off-palette one less.
  */
-import { NO_DETECTION, type Detection } from "@pipeline/contracts/asset";
+import { type Detection, NO_DETECTION } from "@pipeline/contracts/asset";
 import type { RgbaImage } from "../../image.ts";
 
 /** Colour names with a few representative sRGB shades each (nearest shade wins). */

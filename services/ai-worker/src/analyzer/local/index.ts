@@ -10,11 +10,11 @@
  * - `{value: null, confidence: 0}` when nothing was recognised.
  */
 import type { Detection, ExtractedMetadata } from "@pipeline/contracts/asset";
-import type { AnalysisInput, MetadataAnalyzer } from "../../providers.ts";
 import { decodeImage, type RgbaImage } from "../../image.ts";
+import type { AnalysisInput, MetadataAnalyzer } from "../../providers.ts";
+import { type Catalogue, type CatalogueMatch, catalogue, matchCatalogue } from "./catalogue.ts";
 import { detectColorway } from "./colorway.ts";
-import { OCR_MAX_SIDE, closeOcr, readText } from "./ocr.ts";
-import { catalogue, matchCatalogue, type Catalogue, type CatalogueMatch } from "./catalogue.ts";
+import { closeOcr, OCR_MAX_SIDE, readText } from "./ocr.ts";
 
 /** A model this sure from the cutout is not worth a second OCR pass on the original. */
 const CONFIDENT_MODEL = 0.6;

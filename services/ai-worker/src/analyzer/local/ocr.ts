@@ -4,17 +4,18 @@
  * (a WebAssembly Tesseract in a worker thread) is started on first use and
  * reused; jobs queue on it, so concurrent analyses do not multiply memory.
  */
+
+import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { existsSync } from "node:fs";
-import { createWorker, OEM, PSM } from "tesseract.js";
-import type { Page, Worker as TesseractWorker } from "tesseract.js";
 import sharp from "sharp";
+import type { Page, Worker as TesseractWorker } from "tesseract.js";
+import { createWorker, OEM, PSM } from "tesseract.js";
 import type { RgbaImage } from "../../image.ts";
 
-export type OcrWord = { text: string; /** 0..1 */ confidence: number };
-export type OcrLine = { text: string; /** 0..1 */ confidence: number; words: OcrWord[] };
+export type OcrWord = { text: string /** 0..1 */; confidence: number };
+export type OcrLine = { text: string /** 0..1 */; confidence: number; words: OcrWord[] };
 
 /**
  * The LSTM-only "best_int" model: the one tesseract.js itself would fetch for
@@ -88,12 +89,7 @@ export async function readText(img: RgbaImage, signal: AbortSignal): Promise<Ocr
 /** Greyscale PNG with dark text on a white surface, scaled so text is a size tesseract reads well. */
 async function prepareForOcr(img: RgbaImage): Promise<Buffer> {
   const longSide = Math.max(img.width, img.height);
-  const scale =
-    longSide < OCR_MIN_SIDE
-      ? Math.min(OCR_MAX_UPSCALE, OCR_MIN_SIDE / longSide)
-      : longSide > OCR_MAX_SIDE
-        ? OCR_MAX_SIDE / longSide
-        : 1;
+  const scale = longSide < OCR_MIN_SIDE ? Math.min(OCR_MAX_UPSCALE, OCR_MIN_SIDE / longSide) : longSide > OCR_MAX_SIDE ? OCR_MAX_SIDE / longSide : 1;
   return sharp(surfaceNormalisedLuma(img), { raw: { width: img.width, height: img.height, channels: 1 } })
     .resize(Math.round(img.width * scale), Math.round(img.height * scale), { fit: "fill", kernel: "cubic" })
     .png({ compressionLevel: 1 }) // tesseract decodes it at once: speed over size
@@ -148,9 +144,7 @@ function linesOf(page: Page): OcrLine[] {
   for (const block of page.blocks ?? []) {
     for (const paragraph of block.paragraphs) {
       for (const line of paragraph.lines) {
-        const words = line.words
-          .map((w) => ({ text: w.text.trim(), confidence: w.confidence / 100 }))
-          .filter((w) => w.text.length > 0);
+        const words = line.words.map((w) => ({ text: w.text.trim(), confidence: w.confidence / 100 })).filter((w) => w.text.length > 0);
         if (words.length === 0) continue;
         lines.push({ text: words.map((w) => w.text).join(" "), confidence: line.confidence / 100, words });
       }
