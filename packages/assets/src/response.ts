@@ -1,33 +1,28 @@
-/** Serialises a stored Asset through the wire schema, so every response has the documented shape. */
+/**
+ * Serialises a stored Asset through the wire schema, so every response has
+ * the documented shape. Generic on purpose: a new field needs only the model
+ * and the schema; the schema drops what clients must not see (listBucket).
+ */
 import { type AssetResponse, assetResponseSchema } from "@pipeline/contracts/asset";
 import type { AssetDoc } from "./model.ts";
 
 export function toAssetResponse(asset: AssetDoc): AssetResponse {
-  const id = asset._id.toHexString();
-  const meta = asset.aiMetadata;
-  return assetResponseSchema.parse({
-    id,
-    _id: id,
-    userId: asset.userId.toHexString(),
-    category: asset.category,
-    status: asset.status,
-    images: {
-      ...(asset.images?.original?.url ? { original: { url: asset.images.original.url } } : {}),
-      ...(asset.images?.processed?.url ? { processed: { url: asset.images.processed.url } } : {}),
-    },
-    ...(meta && Object.keys(meta).length
-      ? {
-          aiMetadata: {
-            ...(meta.brand ? { brand: meta.brand } : {}),
-            ...(meta.model ? { model: meta.model } : {}),
-            ...(meta.colorway ? { colorway: meta.colorway } : {}),
-            ...(meta.processedAt ? { processedAt: meta.processedAt.toISOString() } : {}),
-            ...(meta.error ? { error: meta.error } : {}),
-          },
-        }
-      : {}),
-    ...(asset.processingJobId ? { processingJobId: asset.processingJobId } : {}),
-    createdAt: asset.createdAt.toISOString(),
-    updatedAt: asset.updatedAt.toISOString(),
-  });
+  const json = (asJson(asset) ?? {}) as Record<string, unknown>;
+  return assetResponseSchema.parse({ ...json, id: json._id, images: json.images ?? {} });
+}
+
+/** BSON values as JSON: ObjectIds as hex strings, dates as ISO strings; undefined and empty objects dropped, null kept. */
+function asJson(value: unknown): unknown {
+  if (value instanceof Date) return value.toISOString();
+  if (isObjectId(value)) return value.toHexString();
+  if (Array.isArray(value)) return value.map(asJson);
+  if (value === null || typeof value !== "object") return value;
+  const entries = Object.entries(value)
+    .map(([key, item]) => [key, asJson(item)] as const)
+    .filter(([, item]) => item !== undefined);
+  return entries.length ? Object.fromEntries(entries) : undefined;
+}
+
+function isObjectId(value: unknown): value is { toHexString(): string } {
+  return (value as { _bsontype?: unknown } | null)?._bsontype === "ObjectId";
 }
