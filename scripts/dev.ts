@@ -93,7 +93,12 @@ async function start(): Promise<{ env: Record<string, string>; mongoUrl: string;
   const env: Record<string, string> = {
     INGEST_URL: `http://127.0.0.1:${ports.ingest}`,
     PUBLIC_URL: process.env.PUBLIC_URL || `http://127.0.0.1:${ports.gateway}`,
+    NOTIFIER_PUBLIC_URL: process.env.NOTIFIER_PUBLIC_URL || `http://127.0.0.1:${ports.notifier}`,
   };
+  // In development any page may call the API and connect sockets; production allows no origin unless told.
+  if (!process.env.CORS_ORIGIN) env.CORS_ORIGIN = "*";
+  // The web page's "demo user" button (POST /api/dev/token): on in development unless the user set DEV_LOGIN.
+  if (!process.env.DEV_LOGIN) env.DEV_LOGIN = "true";
   if (!process.env.JWT_SECRET) {
     env.JWT_SECRET = DEV_JWT_SECRET;
     console.warn(`\n  dev: JWT_SECRET is not set; using the DEV-ONLY value "${env.JWT_SECRET}". Never use it in production.\n`);
@@ -145,7 +150,8 @@ startup = start().then(async ({ env, mongoUrl, redisUrl }) => {
   const lines = [
     "",
     `dev: ready in ${((performance.now() - startedAt) / 1000).toFixed(1)} s. Ctrl-C stops everything it started.`,
-    `  gateway    ${gateway}  (the API under /api, /openapi.json, /media)`,
+    `  web page   ${gateway}/  (open it; "Sign in as the demo user")`,
+    `  gateway    ${gateway}  (the API under /api, /docs, /api/openapi.json, /media)`,
     `  notifier   http://127.0.0.1:${ports.notifier}  (Socket.IO: io(url, { auth: { token } }))`,
     `  ingest     http://127.0.0.1:${ports.ingest}, ai-worker http://127.0.0.1:${ports["ai-worker"]}  (health and metrics only)`,
     `  redis      ${redisUrl}${redis ? ` (private, data in ${shown(redis.dataDir)})` : ""}`,
@@ -156,6 +162,7 @@ startup = start().then(async ({ env, mongoUrl, redisUrl }) => {
     "",
     "  upload the sample image (then watch the ai-worker and notifier logs, or GET /api/assets/<assetId>):",
     `    curl -F image=@${image} -F category=sneaker -H "Authorization: Bearer ${token}" ${gateway}/api/assets/analyze-queue`,
+    "  or, with the CLI: bun run cli analyze examples/sneaker.jpg --category sneaker --token <the token above>",
     "",
   ];
   console.log(lines.join("\n"));

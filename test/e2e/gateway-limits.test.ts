@@ -62,5 +62,8 @@ test("/openapi.json describes every public route", async () => {
     "/api/assets/analyze-queue",
     "/api/assets/{id}",
     "/api/assets/{id}/retry",
+    "/healthz",
+    "/media/{name}",
+    "/readyz",
   ]);
 });

@@ -1,4 +1,7 @@
 /** Calls to the public API through the gateway, as a client would make them. */
+import { ApiError, createClient } from "@pipeline/client";
+import type { Category } from "@pipeline/contracts";
+
 export async function upload(
   baseUrl: string,
   token: string | undefined,
@@ -11,17 +14,23 @@ export async function upload(
   return fetch(`${baseUrl}/api/assets/analyze-queue`, { method: "POST", body: form, headers: token ? { authorization: `Bearer ${token}` } : {} });
 }
 
-/** Uploads and expects 202; returns the accepted asset and job ids. */
+/** Uploads through @pipeline/client and expects 202; returns the accepted asset and job ids. */
 export async function submitUpload(
   baseUrl: string,
   token: string,
   image: Uint8Array,
-  category = "sneaker",
+  category: Category = "sneaker",
   type = "image/png",
 ): Promise<{ assetId: string; jobId: string }> {
-  const response = await upload(baseUrl, token, { image, category, type });
-  if (response.status !== 202) throw new Error(`upload answered ${response.status}: ${await response.text()}`);
-  return response.json();
+  try {
+    return await createClient({ baseUrl, token }).upload(new Blob([image as BlobPart], { type }), {
+      category,
+      filename: `photo.${type.split("/")[1] ?? "png"}`,
+    });
+  } catch (error) {
+    if (error instanceof ApiError) throw new Error(`upload answered ${error.status}: ${error.code}: ${error.message}`);
+    throw error;
+  }
 }
 
 export function getJson(baseUrl: string, path: string, token: string): Promise<Response> {

@@ -13,7 +13,7 @@ export const ASSET_STATUSES = ["draft", "processing", "partial", "active", "arch
 export const assetStatusSchema = z.enum(ASSET_STATUSES);
 export type AssetStatus = z.infer<typeof assetStatusSchema>;
 
-export const objectIdSchema = z.string().regex(/^[0-9a-f]{24}$/i, "must be a 24-hex ObjectId");
+export const objectIdSchema = z.string().regex(/^[0-9a-fA-F]{24}$/, "must be a 24-hex ObjectId");
 
 /** One extracted attribute: `value` is null when nothing was recognised. */
 export const detectionSchema = z

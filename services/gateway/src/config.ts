@@ -16,5 +16,11 @@ export const gatewayConfigSchema = baseConfigSchema
     MAX_BODY_BYTES: positiveInt(10 * 1024 * 1024 + 64 * 1024),
     /** How long ingest may take to answer. */
     UPSTREAM_TIMEOUT_MS: positiveInt(30_000),
+    /** Browser origins allowed to call the API (comma-separated), or *; unset: no CORS headers at all. */
+    CORS_ORIGIN: z.string().trim().min(1).optional(),
+    /** Where browsers reach the notifier (the web page's sockets); default: PUBLIC_URL's host on port 3002. */
+    NOTIFIER_PUBLIC_URL: z.url().optional(),
+    /** Development only: `POST /api/dev/token` mints a 1 h token for a fixed demo user, and the web page offers it. */
+    DEV_LOGIN: z.stringbool().default(false),
   });
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

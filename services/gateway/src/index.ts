@@ -9,6 +9,7 @@ import { redisConnection } from "@pipeline/runtime/redis";
 import { createStorage, LocalStorage } from "@pipeline/storage";
 import { createGatewayApp } from "./app.ts";
 import { gatewayConfigSchema } from "./config.ts";
+import { defaultNotifierPublicUrl } from "./routes/web.ts";
 
 const logger = createLogger("gateway");
 try {
@@ -36,12 +37,20 @@ try {
     rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
     keyPrefix: config.QUEUE_PREFIX,
     maxBodyBytes: config.MAX_BODY_BYTES,
+    corsOrigin: config.CORS_ORIGIN,
+    notifierPublicUrl: config.NOTIFIER_PUBLIC_URL ?? defaultNotifierPublicUrl(config.PUBLIC_URL),
     readiness: { ingest: ingestReady, redis: async () => (await redis.ping()) === "PONG" },
     isShuttingDown,
+    web: {
+      publicUrl: config.PUBLIC_URL,
+      notifierPublicUrl: config.NOTIFIER_PUBLIC_URL ?? defaultNotifierPublicUrl(config.PUBLIC_URL),
+      devLogin: config.DEV_LOGIN,
+    },
   });
   // Idle timeout above UPSTREAM_TIMEOUT_MS's default, so a client waiting on a slow ingest gets the gateway's 503, not a reset.
   server = Bun.serve({ port: config.PORT, fetch: app.fetch, maxRequestBodySize: config.MAX_BODY_BYTES + 1024 * 1024, idleTimeout: 120 });
   logger.info({ port: server.port, ingest: config.INGEST_URL }, "gateway listening");
+  if (config.DEV_LOGIN) logger.warn("DEV_LOGIN is on: POST /api/dev/token gives anyone a demo user's token (development only)");
 } catch (error) {
   exitOnStartupError(logger, error);
 }

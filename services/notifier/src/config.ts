@@ -18,7 +18,7 @@ export const notifierConfigSchema = baseConfigSchema.extend(jwtConfigSchema.shap
   /** Engine.IO heartbeat: a silent connection is dropped after interval + timeout. */
   PING_INTERVAL_MS: positiveInt(25_000),
   PING_TIMEOUT_MS: positiveInt(20_000),
-  /** Browser origins allowed to connect (comma-separated); * for any. */
-  CORS_ORIGIN: z.string().default("*"),
+  /** Browser origins allowed to connect (comma-separated), or *; unset: no CORS headers (same setting as the gateway's). */
+  CORS_ORIGIN: z.string().trim().min(1).optional(),
 });
 export type NotifierConfig = z.infer<typeof notifierConfigSchema>;

@@ -26,7 +26,8 @@ export interface SocketServerOptions {
   recoveryWindowMs: number;
   pingIntervalMs: number;
   pingTimeoutMs: number;
-  corsOrigin: string;
+  /** CORS_ORIGIN: comma-separated origins, or *; undefined sends no CORS headers. */
+  corsOrigin?: string | undefined;
   logger: Logger;
   metrics: NotifierMetrics;
 }
@@ -48,7 +49,7 @@ export function createSocketServer(options: SocketServerOptions) {
     path: "/socket.io/",
     pingInterval: options.pingIntervalMs,
     pingTimeout: options.pingTimeoutMs,
-    cors: { origin: options.corsOrigin === "*" ? "*" : options.corsOrigin.split(",").map((origin) => origin.trim()) },
+    ...(options.corsOrigin ? { cors: { origin: corsOrigins(options.corsOrigin) } } : {}),
   });
   io.bind(engine);
 
@@ -81,4 +82,12 @@ export function createSocketServer(options: SocketServerOptions) {
     /** To await before accepting connections. */
     start: () => recovery.start(options.redis, options.streamName, options.streamMaxLen),
   };
+}
+
+function corsOrigins(setting: string): string | string[] {
+  const origins = setting
+    .split(",")
+    .map((origin) => origin.trim())
+    .filter(Boolean);
+  return origins.includes("*") ? "*" : origins;
 }

@@ -1,64 +1,120 @@
 /** /api/assets: upload for analysis, read one, list, retry. Every route acts for the user the gateway vouched for. */
-import { assetStatusSchema, categorySchema, objectIdSchema } from "@pipeline/contracts/asset";
+import { createRoute, z } from "@hono/zod-openapi";
+import { acceptedSchema, assetPageSchema, assetResponseSchema, assetStatusSchema, CATEGORIES, objectIdSchema } from "@pipeline/contracts/asset";
 import { HttpError } from "@pipeline/runtime/http";
-import { Hono } from "hono";
-import { z } from "zod";
+import { createMiddleware } from "hono/factory";
 import type { IngestEnv } from "../auth.ts";
 import { sniffImage } from "../image-sniff.ts";
+import { errorResponses, openApiApp, SECURITY } from "../openapi.ts";
 import type { AssetsService } from "../services/assets-service.ts";
-import { parseQuery } from "./query.ts";
 
 const listQuerySchema = z.object({
   status: assetStatusSchema.optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().optional(),
-  page: z.coerce.number().int().min(1).optional(),
-  updatedSince: z.iso.datetime({ offset: true }).optional(),
+  cursor: z.string().optional().openapi({ description: "`nextCursor` of the previous page" }),
+  page: z.coerce.number().int().min(1).optional().openapi({ description: "1-based page number (instead of `cursor`)" }),
+  updatedSince: z.iso.datetime({ offset: true }).optional().openapi({ description: "only Assets changed at or after this time (catch-up after reconnecting)" }),
+});
+
+/** The upload's fields; a bad one is a 400 naming it (`category: must be one of: ...`), like a bad query. */
+const uploadFormSchema = z.object({
+  image: z
+    .instanceof(File, { error: "a file is required" })
+    .refine((file) => file.size > 0, "the file is empty")
+    .openapi({ type: "string", format: "binary", description: "JPEG, PNG or WebP (checked by content), at most 10 MB" }),
+  category: z.enum(CATEGORIES, {
+    error: (issue) => (issue.input === undefined ? "required" : `must be one of: ${CATEGORIES.join(", ")}`),
+  }),
+});
+
+/**
+ * Any id is looked up: a malformed one is 404 like an unknown one, never 400
+ * (so the path parameter is a plain string; ids are 24-hex ObjectIds).
+ */
+const idParams = z.object({
+  id: z.string().openapi({ param: { name: "id", in: "path" }, description: "The Asset's id (a 24-hex ObjectId)", example: "65f1c0ffee0123456789abce" }),
+});
+
+const json = <T>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
+
+/** The upload must be multipart; anything else is the usual 400 (before the form is parsed and validated). */
+const requireMultipart = createMiddleware<IngestEnv>(async (c, next) => {
+  if (!(c.req.header("content-type") ?? "").startsWith("multipart/form-data"))
+    throw new HttpError(400, "bad_request", "expected a multipart/form-data body with fields 'image' and 'category'");
+  await next();
+});
+
+export const analyzeRoute = createRoute({
+  method: "post",
+  path: "/analyze-queue",
+  operationId: "analyzeAsset",
+  summary: "Upload a photo for analysis",
+  tags: ["assets"],
+  security: SECURITY,
+  middleware: [requireMultipart] as const,
+  request: { body: { required: true, content: { "multipart/form-data": { schema: uploadFormSchema } } } },
+  responses: { 202: json(acceptedSchema, "Stored and queued"), ...errorResponses(400, 413, 415) },
+});
+
+export const listRoute = createRoute({
+  method: "get",
+  path: "/",
+  operationId: "listAssets",
+  summary: "The caller's Assets, newest first",
+  tags: ["assets"],
+  security: SECURITY,
+  request: { query: listQuerySchema },
+  responses: { 200: json(assetPageSchema, "A page"), ...errorResponses(400) },
+});
+
+export const getRoute = createRoute({
+  method: "get",
+  path: "/{id}",
+  operationId: "getAsset",
+  summary: "One of the caller's Assets",
+  tags: ["assets"],
+  security: SECURITY,
+  request: { params: idParams },
+  responses: { 200: json(assetResponseSchema, "The Asset"), ...errorResponses(404) },
+});
+
+export const retryRoute = createRoute({
+  method: "post",
+  path: "/{id}/retry",
+  operationId: "retryAsset",
+  summary: "Queue a failed Asset again",
+  tags: ["assets"],
+  security: SECURITY,
+  request: { params: idParams },
+  responses: { 202: json(acceptedSchema, "Queued again"), ...errorResponses(404, 409) },
 });
 
 export function assetRoutes(deps: { assets: AssetsService; maxImageBytes: number }) {
-  const app = new Hono<IngestEnv>();
+  const app = openApiApp();
 
-  app.post("/analyze-queue", async (c) => {
-    const form = await readMultipart(c.req.raw);
-    const image = form.get("image");
-    if (!(image instanceof File)) throw new HttpError(400, "bad_request", "field 'image' is required (a file)");
-    if (form.get("category") === null) throw new HttpError(400, "bad_request", "field 'category' is required");
-    const category = categorySchema.safeParse(form.get("category"));
-    if (!category.success) throw new HttpError(400, "bad_request", `field 'category' must be one of: ${categorySchema.options.join(", ")}`);
-    if (image.size === 0) throw new HttpError(400, "bad_request", "field 'image' is empty");
+  app.openapi(analyzeRoute, async (c) => {
+    const { image, category } = c.req.valid("form");
     if (image.size > deps.maxImageBytes) throw new HttpError(413, "payload_too_large", `image is larger than ${deps.maxImageBytes} bytes`);
     const bytes = new Uint8Array(await image.arrayBuffer());
     const sniffed = sniffImage(bytes);
     if (!sniffed) throw new HttpError(415, "unsupported_media_type", "image must be a JPEG, PNG or WebP file (checked by its content)");
-    const accepted = await deps.assets.submitUpload({ userId: c.var.user.userId, category: category.data, image: bytes, contentType: sniffed.contentType });
+    const accepted = await deps.assets.submitUpload({ userId: c.var.user.userId, category, image: bytes, contentType: sniffed.contentType });
     return c.json(accepted, 202);
   });
 
-  app.get("/", async (c) => {
-    const { updatedSince, ...query } = parseQuery(listQuerySchema, c.req.query());
+  app.openapi(listRoute, async (c) => {
+    const { updatedSince, ...query } = c.req.valid("query");
     const page = await deps.assets.list({ ...query, userId: c.var.user.userId, ...(updatedSince ? { updatedSince: new Date(updatedSince) } : {}) });
-    return c.json(page);
+    return c.json(page, 200);
   });
 
-  app.get("/:id", async (c) => c.json(await deps.assets.get(c.req.param("id"), c.var.user.userId)));
+  app.openapi(getRoute, async (c) => c.json(await deps.assets.get(c.req.valid("param").id, c.var.user.userId), 200));
 
-  app.post("/:id/retry", async (c) => {
-    const id = c.req.param("id");
+  app.openapi(retryRoute, async (c) => {
+    const { id } = c.req.valid("param");
     if (!objectIdSchema.safeParse(id).success) throw new HttpError(404, "not_found", "asset not found");
     return c.json(await deps.assets.retry(id, c.var.user.userId), 202);
   });
 
   return app;
-}
-
-async function readMultipart(request: Request): Promise<FormData> {
-  const type = request.headers.get("content-type") ?? "";
-  if (!type.startsWith("multipart/form-data"))
-    throw new HttpError(400, "bad_request", "expected a multipart/form-data body with fields 'image' and 'category'");
-  try {
-    return await request.formData();
-  } catch {
-    throw new HttpError(400, "bad_request", "malformed multipart body");
-  }
 }

@@ -1,22 +1,11 @@
 /** What operators do with AI jobs: read them by state, and retry a failed one through its Asset. */
 
-import type { Accepted } from "@pipeline/contracts/asset";
+import type { JobRetried, JobSummary } from "@pipeline/contracts/admin";
 import { jobDataSchema } from "@pipeline/contracts/jobs";
 import { HttpError } from "@pipeline/runtime/http";
 import type { JobType } from "bullmq";
 import type { AiJobProducer } from "../queue.ts";
 import type { AssetsService } from "./assets-service.ts";
-
-export interface JobSummary {
-  id: string | undefined;
-  assetId: unknown;
-  userId: unknown;
-  failedReason: string | null;
-  attemptsMade: number;
-  attempts: number;
-  createdAt: string;
-  finishedAt: string | null;
-}
 
 export class JobsService {
   constructor(
@@ -30,8 +19,8 @@ export class JobsService {
       const data = (job.data ?? {}) as { assetId?: unknown; userId?: unknown };
       return {
         id: job.id,
-        assetId: data.assetId ?? null,
-        userId: data.userId ?? null,
+        assetId: typeof data.assetId === "string" ? data.assetId : null,
+        userId: typeof data.userId === "string" ? data.userId : null,
         failedReason: job.failedReason ?? null,
         attemptsMade: job.attemptsMade,
         attempts: job.opts.attempts ?? 1,
@@ -42,7 +31,7 @@ export class JobsService {
   }
 
   /** Through its Asset when it has a failed one (new run, Asset back to processing), else the job as it is. */
-  async retry(jobId: string): Promise<Accepted | { jobId: string; status: "waiting" }> {
+  async retry(jobId: string): Promise<JobRetried> {
     const job = await this.producer.get(jobId);
     if (!job) throw new HttpError(404, "not_found", "job not found");
     if (!(await job.isFailed())) throw new HttpError(409, "conflict", "only a failed job can be retried");

@@ -1,0 +1,171 @@
+/**
+ * The gateway's web page in a real headless Chromium (Debian's `chromium`,
+ * driven by playwright-core; no browser is ever downloaded), over a real
+ * stack started with DEV_LOGIN=true: sign in with the demo button, upload a
+ * generated photo through the file input, watch it turn active live with its
+ * brand/colorway line, reload and find it still listed. A screenshot is saved
+ * under test-artifacts/ (its path is printed). Without Chromium the test
+ * fails and names the command that installs it.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { ROOT } from "../../scripts/lib/processes.ts";
+import { productPhoto } from "../helpers/images.ts";
+import { Stack } from "../helpers/stack.ts";
+
+const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+const INSTALL = "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium";
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+const DEMO_USER_ID = "64d0c0ffee0000000000d3e0";
+const SCREENSHOT = join(ROOT, "test-artifacts", "browser.png");
+
+function requireChromium(): void {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium is not installed at ${CHROMIUM} (set CHROMIUM_PATH to use another). Install Debian's package, as root: ${INSTALL}`);
+  }
+}
+
+let stack: Stack;
+let context: BrowserContext;
+let page: Page;
+let userDataDir: string | undefined;
+let assetId = "";
+const pageErrors: string[] = [];
+const requested: string[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) return; // each test then fails with the install command
+  stack = await Stack.start({ services: ["ingest", "ai-worker", "notifier"], env: { DEV_LOGIN: "true", CORS_ORIGIN: "*" } });
+  await stack.add("gateway", { NOTIFIER_PUBLIC_URL: stack.get("notifier").url });
+  userDataDir = mkdtempSync(join(tmpdir(), "pipeline-chromium-"));
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1280, height: 900 },
+  });
+  context.on("request", (request) => requested.push(request.url()));
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on("pageerror", (error) => pageErrors.push(`pageerror: ${error.message}`));
+  page.on("console", (message) => {
+    if (message.type() === "error") pageErrors.push(`console: ${message.text()}`);
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await context?.close().catch(() => undefined);
+  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  await stack?.stop();
+});
+
+describe("the web page in Chromium", () => {
+  test("opens at / with its bundled script, and signs in as the demo user", async () => {
+    requireChromium();
+    const response = await page.goto(`${stack.gatewayUrl}/`);
+    expect(response?.status()).toBe(200);
+    expect(response?.headers()["content-security-policy"]).toContain("script-src 'self'");
+    await page.getByRole("button", { name: "Sign in as the demo user" }).click();
+    await page.getByRole("heading", { name: "Add items" }).waitFor({ timeout: 10_000 });
+    await page.waitForSelector("#who-text:has-text('the demo user')");
+    expect(await page.textContent("#who-text")).toContain(DEMO_USER_ID);
+    // The socket to the notifier is up (the URL the gateway gave the page).
+    await page.waitForSelector('#socket-state[data-state="live"]', { timeout: 15_000 });
+    expect(await page.evaluate(() => localStorage.getItem("pipeline.token"))).toMatch(/^ey/);
+  }, 60_000);
+
+  test("an upload shows at once as processing, then turns active live with its brand/colorway line", async () => {
+    requireChromium();
+    await page.getByLabel("Category").selectOption("sneaker");
+    const photo = await productPhoto({ format: "png", color: "#d01010", size: 480 });
+    await page.getByLabel(/^Photos/).setInputFiles({ name: "red-shoe.png", mimeType: "image/png", buffer: Buffer.from(photo) });
+
+    const card = page.locator("li.item", { has: page.getByRole("heading", { name: /red-shoe\.png/ }) });
+    await card.waitFor({ timeout: 5_000 });
+    expect(await card.getAttribute("data-status")).toBe("processing");
+
+    await page.waitForSelector('li.item[data-status="active"]', { timeout: 60_000 });
+    assetId = (await card.getAttribute("data-asset-id")) ?? "";
+    expect(assetId).toMatch(/^[0-9a-f]{24}$/);
+    expect(await card.getAttribute("data-status")).toBe("active");
+    expect(await card.locator(".status").textContent()).toContain("active");
+    // The brand/colorway line, and each detection with its confidence.
+    expect((await card.locator(".summary").textContent())?.trim()).not.toBe("");
+    expect(await card.locator('dd[data-field="colorway"]').textContent()).toMatch(/Red.*\(\d+\s?% confidence\)/);
+    expect(await card.locator('dd[data-field="brand"]').textContent()).toBeTruthy();
+    // The original beside the cut-out, both loaded.
+    await card.getByRole("img", { name: /^Cut-out of/ }).waitFor();
+    const loaded = await card
+      .locator("img")
+      .evaluateAll((images) => images.map((image) => (image as HTMLImageElement).complete && (image as HTMLImageElement).naturalWidth > 0));
+    expect(loaded).toEqual([true, true]);
+    // Screen readers heard it.
+    await page.waitForFunction(() => document.getElementById("announcer")?.textContent?.includes("is active"));
+  }, 90_000);
+
+  test("an image that cannot be processed turns failed with its reason, and Retry (by keyboard) queues it again", async () => {
+    requireChromium();
+    const photo = await productPhoto({ format: "png", size: 480 });
+    // A PNG's signature and a cut-off body: ingest accepts it by its bytes, the ai-worker cannot decode it.
+    await page.getByLabel(/^Photos/).setInputFiles({ name: "broken.png", mimeType: "image/png", buffer: Buffer.from(photo.slice(0, 64)) });
+    const card = page.locator("li.item", { has: page.getByRole("heading", { name: /broken\.png/ }) });
+    await page.waitForSelector('li.item[data-status="failed"]', { timeout: 60_000 });
+    expect((await card.locator(".failure").textContent())?.trim()).not.toBe("");
+    const retry = card.getByRole("button", { name: /^Retry/ });
+    await retry.focus();
+    const retried = page.waitForResponse((response) => response.url().endsWith("/retry") && response.request().method() === "POST");
+    await page.keyboard.press("Enter");
+    expect((await retried).status()).toBe(202);
+    await page.waitForFunction(() => document.getElementById("announcer")?.textContent?.match(/broken\.png failed/), undefined, { timeout: 60_000 });
+    expect(await card.getAttribute("data-status")).toBe("failed");
+  }, 120_000);
+
+  test("the list survives a reload (token in localStorage, list from GET /api/assets)", async () => {
+    requireChromium();
+    await page.reload();
+    const card = page.locator(`li.item[data-asset-id="${assetId}"]`);
+    await card.waitFor({ timeout: 10_000 });
+    expect(await card.getAttribute("data-status")).toBe("active");
+    expect(await card.locator('dd[data-field="colorway"]').textContent()).toMatch(/Red/);
+    expect(await page.getByRole("button", { name: "Sign out" }).isVisible()).toBe(true);
+
+    mkdirSync(join(ROOT, "test-artifacts"), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    console.log(`browser test screenshot: ${SCREENSHOT}`);
+  }, 30_000);
+
+  test("the page talked to loopback only, and logged no error", () => {
+    requireChromium();
+    const foreign = requested.filter((url) => !/^(data:|blob:|https?:\/\/127\.0\.0\.1:\d+\/|wss?:\/\/127\.0\.0\.1:\d+\/)/.test(url));
+    expect(foreign).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+
+  test("POST /api/dev/token: a 1 h token for the demo user, and 404 on a gateway without DEV_LOGIN", async () => {
+    requireChromium();
+    const minted = await fetch(`${stack.gatewayUrl}/api/dev/token`, { method: "POST" });
+    expect(minted.status).toBe(200);
+    const body = (await minted.json()) as { token: string; userId: string; expiresAt: string };
+    expect(body.userId).toBe(DEMO_USER_ID);
+    const lifetime = Date.parse(body.expiresAt) - Date.now();
+    expect(lifetime).toBeGreaterThan(0);
+    expect(lifetime).toBeLessThanOrEqual(3600_000);
+    const list = await fetch(`${stack.gatewayUrl}/api/assets`, { headers: { authorization: `Bearer ${body.token}` } });
+    expect(list.status).toBe(200);
+
+    const plain = await stack.add("gateway", { DEV_LOGIN: "false" });
+    expect((await fetch(`${plain.url}/api/dev/token`, { method: "POST" })).status).toBe(404);
+    expect(await (await fetch(`${plain.url}/config.json`)).json()).toMatchObject({ devLogin: false });
+  }, 30_000);
+});
