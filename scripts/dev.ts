@@ -13,6 +13,7 @@
  */
 
 import { join } from "node:path";
+import { DEMO_USER_ID } from "@pipeline/runtime/auth";
 import type { Subprocess } from "bun";
 import { sign } from "hono/jwt";
 import { type EmbeddedDatabase, startEmbeddedDatabase } from "./lib/embedded-db.ts";
@@ -21,7 +22,6 @@ import { portIsFree, ROOT, SERVICES, type ServiceName, shown, spawnService, stop
 import { type PrivateRedis, provideRedis } from "./lib/redis.ts";
 
 /** The demo user of the printed token (any 24-hex ObjectId is a user). */
-const DEMO_USER_ID = "64d0c0ffee0000000000d3e0";
 const DEV_JWT_SECRET = "dev-only-secret-do-not-use-in-production";
 const startedAt = performance.now();
 const log = (line: string) => console.log(`dev: ${line}`);

@@ -1,6 +1,8 @@
 /** What every CLI command shares: errors without stack traces, the connection settings, token minting. */
+
 import { ApiError, type Client, createClient } from "@pipeline/client";
 import { objectIdSchema } from "@pipeline/contracts";
+import { DEMO_USER_ID } from "@pipeline/runtime/auth";
 import { sign } from "hono/jwt";
 
 /** An error meant for the user: printed as one line, no stack trace. */
@@ -20,8 +22,6 @@ export interface Command {
 }
 
 export const DEFAULT_API_URL = "http://127.0.0.1:3000";
-/** The user a token minted from JWT_SECRET is for, when none is named. */
-export const DEMO_USER_ID = "64f0000000000000000000de";
 
 /** Options shared by the commands that talk to the gateway. */
 export const CONNECTION_OPTIONS = {

@@ -13,7 +13,6 @@ export const ROOT = join(import.meta.dir, "..", "..");
 export const FERRETDB_BIN = join(ROOT, ".data", "bin", "ferretdb");
 export const SERVICES = ["ingest", "ai-worker", "notifier", "gateway"] as const;
 export type ServiceName = (typeof SERVICES)[number];
-export const DEFAULT_PORTS: Record<ServiceName, number> = { gateway: 3000, ingest: 3001, notifier: 3002, "ai-worker": 3003 };
 
 export interface FerretDbBuildOptions {
   /** Progress lines (default: console.log); the build's own output goes to this process's stderr. */

@@ -28,7 +28,9 @@ const CHROMIUM_ARGS = [
   "--disable-component-update",
   "--disable-sync",
 ];
-const DEMO_USER_ID = "64d0c0ffee0000000000d3e0";
+
+import { DEMO_USER_ID } from "@pipeline/runtime/auth";
+
 const SCREENSHOT = join(ROOT, "test-artifacts", "browser.png");
 
 function requireChromium(): void {

@@ -119,27 +119,26 @@ export class AssetRepository {
 
   /**
    * A page of the user's Assets, newest first (createdAt, then _id), and the total matching the filter.
-   * Without `updatedSince` it walks list buckets (list-walk.ts); the total is the counter's `n`, or,
-   * with a status, a count of `{userId, status}` (two equalities FerretDB runs in SQL).
+   * Without `updatedSince` or a status it walks list buckets (list-walk.ts) and the total is the
+   * counter's `n`; with either, a plain query and a count of what it matches.
    */
   list(query: ListQuery): Promise<AssetList> {
     // The catch-up by update time is rare: it keeps the plain query, which FerretDB filters and sorts in Go over all of the user's Assets.
-    if (query.updatedSince) return guarded(() => this.listByQuery(query));
+    // A status filter keeps it too: FerretDB runs {userId, status} in SQL and decodes only the matches,
+    // where the bucket walk would read every bucket down to the first when matches are rare.
+    if (query.updatedSince || query.status) return guarded(() => this.listByQuery(query));
     return guarded(async () => {
       const userId = new Types.ObjectId(query.userId);
-      const [counter, statusTotal] = await Promise.all([
-        this.counterOf(userId),
-        query.status ? this.assets.collection.countDocuments({ userId, status: query.status }) : undefined,
-      ]);
+      const counter = await this.counterOf(userId);
       if (!counter) return { items: [], total: 0 };
       const items = await walkBuckets({
         top: listBucketOf(counter.n, this.bucketSize),
         limit: query.limit,
         skip: query.skip ?? 0,
         ...(query.after ? { after: query.after } : {}),
-        readBucket: (listBucket) => this.assets.collection.find<AssetDoc>({ userId, listBucket, ...(query.status ? { status: query.status } : {}) }).toArray(),
+        readBucket: (listBucket) => this.assets.collection.find<AssetDoc>({ userId, listBucket }).toArray(),
       });
-      return { items, total: statusTotal ?? counter.n };
+      return { items, total: counter.n };
     });
   }
 

@@ -5,4 +5,3 @@ export * from "./asyncapi.ts";
 export * from "./errors.ts";
 export * from "./events.ts";
 export * from "./jobs.ts";
-export * from "./json-schema.ts";

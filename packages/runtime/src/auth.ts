@@ -154,3 +154,6 @@ export class InternalTokenSigner {
     return token;
   }
 }
+
+/** The demo user of local development: `bun run dev`'s printed token, the page's demo button and the CLI's minted tokens. */
+export const DEMO_USER_ID = "64d0c0ffee0000000000d3e0";

@@ -82,3 +82,12 @@ export function requestLog(logger: Logger): MiddlewareHandler {
     );
   };
 }
+
+/** CORS_ORIGIN's value: `*`, or the comma-separated list of allowed origins. */
+export function parseCorsOrigins(setting: string): "*" | string[] {
+  const origins = setting
+    .split(",")
+    .map((origin) => origin.trim())
+    .filter(Boolean);
+  return origins.includes("*") ? "*" : origins;
+}

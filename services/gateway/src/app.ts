@@ -1,5 +1,5 @@
 /** The public edge: CORS, health, metrics, media, the API documents and reference, and the authenticated, rate-limited /api forwarded to ingest. */
-import { HttpError, healthRoutes, jsonErrors, type ReadinessCheck, requestLog } from "@pipeline/runtime/http";
+import { HttpError, healthRoutes, jsonErrors, parseCorsOrigins, type ReadinessCheck, requestLog } from "@pipeline/runtime/http";
 import type { Logger } from "@pipeline/runtime/logger";
 import { httpMetrics, metricsRoute } from "@pipeline/runtime/metrics";
 import type { LocalStorage } from "@pipeline/storage";
@@ -70,12 +70,8 @@ export function createGatewayApp(deps: GatewayDeps) {
 
 /** hono/cors for CORS_ORIGIN (`*` or a comma-separated list); the rate-limit and request-id headers are readable by the page. */
 export function corsFor(setting: string) {
-  const origins = setting
-    .split(",")
-    .map((origin) => origin.trim())
-    .filter(Boolean);
   return cors({
-    origin: origins.includes("*") ? "*" : origins,
+    origin: parseCorsOrigins(setting),
     allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
     allowHeaders: ["Authorization", "Content-Type", "Accept", "X-Request-Id"],
     exposeHeaders: ["RateLimit-Limit", "RateLimit-Remaining", "Retry-After", "X-Request-Id"],

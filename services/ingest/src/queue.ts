@@ -47,7 +47,8 @@ export class AiJobProducer {
     return this.guard(() => this.queue.getJobs([state], start, end, false));
   }
 
-  private async guard<T>(operation: () => Promise<T>): Promise<T> {
+  /** Runs a queue operation; Redis being unreachable becomes a 503. */
+  async guard<T>(operation: () => Promise<T>): Promise<T> {
     try {
       return await operation();
     } catch (error) {

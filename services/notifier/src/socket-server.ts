@@ -5,6 +5,7 @@
  * to join any other room (the server handles no client events at all).
  */
 import { type ClientToServerEvents, roomOf, type ServerToClientEvents } from "@pipeline/contracts/events";
+import { parseCorsOrigins } from "@pipeline/runtime/http";
 import type { Logger } from "@pipeline/runtime/logger";
 import { Server as Engine } from "@socket.io/bun-engine";
 import { createAdapter } from "@socket.io/redis-streams-adapter";
@@ -49,7 +50,7 @@ export function createSocketServer(options: SocketServerOptions) {
     path: "/socket.io/",
     pingInterval: options.pingIntervalMs,
     pingTimeout: options.pingTimeoutMs,
-    ...(options.corsOrigin ? { cors: { origin: corsOrigins(options.corsOrigin) } } : {}),
+    ...(options.corsOrigin ? { cors: { origin: parseCorsOrigins(options.corsOrigin) } } : {}),
   });
   io.bind(engine);
 
@@ -82,12 +83,4 @@ export function createSocketServer(options: SocketServerOptions) {
     /** To await before accepting connections. */
     start: () => recovery.start(options.redis, options.streamName, options.streamMaxLen),
   };
-}
-
-function corsOrigins(setting: string): string | string[] {
-  const origins = setting
-    .split(",")
-    .map((origin) => origin.trim())
-    .filter(Boolean);
-  return origins.includes("*") ? "*" : origins;
 }

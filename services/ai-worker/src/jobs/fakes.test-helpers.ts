@@ -203,6 +203,8 @@ export interface FakeJob {
   id: string;
   data: JobData;
   attemptsMade: number;
+  /** Runs started, hand-backs included (BullMQ counts them; attemptsMade does not). */
+  attemptsStarted: number;
   opts: { attempts: number };
   updates: JobData[];
   delayedTo: { timestamp: number; token: string | undefined }[];
@@ -210,11 +212,12 @@ export interface FakeJob {
   moveToDelayed(timestamp: number, token?: string): Promise<void>;
 }
 
-export function makeJob(init: { id: string; data: JobData; attemptsMade?: number; attempts?: number }): FakeJob {
+export function makeJob(init: { id: string; data: JobData; attemptsMade?: number; attemptsStarted?: number; attempts?: number }): FakeJob {
   const job: FakeJob = {
     id: init.id,
     data: init.data,
     attemptsMade: init.attemptsMade ?? 0,
+    attemptsStarted: init.attemptsStarted ?? (init.attemptsMade ?? 0) + 1,
     opts: { attempts: init.attempts ?? 3 },
     updates: [],
     delayedTo: [],

@@ -329,7 +329,7 @@ describe("finalizeFailure", () => {
     expect(deps.events.published).toHaveLength(0);
   });
 
-  test("does nothing for an active Asset", async () => {
+  test("never fails an active Asset; re-publishes its success under the same outcome id (a stall while publishing)", async () => {
     const deps = makeDeps();
     const { assetId, job } = firstRun(deps);
     await processAssetJob(deps)(asBullJob(job));
@@ -337,7 +337,20 @@ describe("finalizeFailure", () => {
     await finalizeFailure(deps, asBullJob(job), "late failure", log);
 
     expect(deps.repository.get(assetId)?.status).toBe("active");
-    expect(deps.events.published).toHaveLength(1);
+    expect(deps.events.published).toHaveLength(2);
+    expect(deps.events.published[1]).toEqual(deps.events.published[0]!);
+    expect(assetProcessedSuccessSchema.parse(deps.events.published[1]!.job.payload).status).toBe("active");
+  });
+
+  test("a publish that keeps failing is handed back a bounded number of times, then fails like any attempt", async () => {
+    const deps = makeDeps();
+    deps.events.failures.push(new TransientError("Connection is closed."));
+    const { assetId, job } = firstRun(deps, { attemptsMade: 0, attempts: 3 });
+    job.attemptsStarted = 1000;
+
+    expect(await rejectionOf(processAssetJob(deps)(asBullJob(job)))).toBeInstanceOf(TransientError);
+    expect(job.delayedTo).toHaveLength(0);
+    expect(deps.repository.get(assetId)?.status).toBe("active");
   });
 
   test("ignores a job whose data names no asset", async () => {

@@ -95,7 +95,7 @@ export function processAssetJob(deps: ProcessAssetDeps) {
         log.info({ stage }, "worker shutting down; job handed back");
         return handBack(job, token, 0);
       }
-      if (stage === "publishing" && !isPermanent(error)) {
+      if (stage === "publishing" && !isPermanent(error) && job.attemptsStarted <= (job.opts.attempts ?? 1) + MAX_PUBLISH_HAND_BACKS) {
         // The Asset is final; only telling its owner failed. Run again, unspent: the next run finds it final and publishes.
         log.warn({ err: error }, "outcome not published; job handed back to publish again");
         return handBack(job, token, PUBLISH_RETRY_MS);
@@ -120,6 +120,8 @@ export function processAssetJob(deps: ProcessAssetDeps) {
 
 /** How long a job whose outcome could not be published waits before it runs again. */
 const PUBLISH_RETRY_MS = 1000;
+/** Unspent runs given to a publish that keeps failing (about a minute); then it fails like any attempt. */
+const MAX_PUBLISH_HAND_BACKS = 60;
 
 /** Puts the job back in the queue without spending an attempt. */
 async function handBack(job: Job, token: string | undefined, delayMs: number): Promise<never> {
@@ -139,8 +141,10 @@ export async function finalizeFailure(deps: Pick<ProcessAssetDeps, "repository" 
   const changed = await deps.repository.markFailed(assetId, jobId, reason);
   // Already failed (an earlier call for this run): publish again, idempotently, in case that call died before publishing.
   const asset = changed ?? (await deps.repository.findById(assetId).catch(() => null));
-  if (asset?.status !== "failed") return;
-  // Publish only for the run whose failure this is (or a run the Asset never recorded, with broken data).
+  // Final under this run: failed (now or by an earlier call), or active with its success never published
+  // (the run stalled while publishing). Publishing is keyed by the job id, so a second publish is a no-op.
+  if (asset?.status !== "failed" && asset?.status !== "active") return;
+  // Publish only for the run whose outcome this is (or a run the Asset never recorded, with broken data).
   if (asset.processingJobId && asset.processingJobId !== jobId) return;
   await publishOutcome(deps.events, asset, jobId);
   if (changed) {

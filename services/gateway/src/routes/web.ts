@@ -11,13 +11,12 @@
  * otherwise that route answers 404.
  */
 import { join } from "node:path";
+import { DEMO_USER_ID } from "@pipeline/runtime/auth";
 import { HttpError } from "@pipeline/runtime/http";
 import type { Logger } from "@pipeline/runtime/logger";
 import { type Context, Hono } from "hono";
 import { sign } from "hono/jwt";
 
-/** The demo user of `bun run dev`'s printed token and of the page's demo button. */
-export const DEMO_USER_ID = "64d0c0ffee0000000000d3e0";
 /** Lifetime of a demo token. */
 export const DEV_TOKEN_TTL_S = 60 * 60;
 const WEB_DIR = join(import.meta.dir, "..", "..", "web");

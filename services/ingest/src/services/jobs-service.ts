@@ -2,7 +2,7 @@
 
 import type { JobRetried, JobSummary } from "@pipeline/contracts/admin";
 import { jobDataSchema } from "@pipeline/contracts/jobs";
-import { HttpError } from "@pipeline/runtime/http";
+import { DependencyError, HttpError } from "@pipeline/runtime/http";
 import type { JobType } from "bullmq";
 import type { AiJobProducer } from "../queue.ts";
 import type { AssetsService } from "./assets-service.ts";
@@ -34,13 +34,19 @@ export class JobsService {
   async retry(jobId: string): Promise<JobRetried> {
     const job = await this.producer.get(jobId);
     if (!job) throw new HttpError(404, "not_found", "job not found");
-    if (!(await job.isFailed())) throw new HttpError(409, "conflict", "only a failed job can be retried");
+    if (!(await this.producer.guard(() => job.isFailed()))) throw new HttpError(409, "conflict", "only a failed job can be retried");
     const data = jobDataSchema.safeParse(job.data);
     if (data.success) {
       const accepted = await this.assets.retryAny(data.data.assetId);
       if (accepted) return accepted;
     }
-    await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
+    try {
+      await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
+    } catch (error) {
+      // It left the failed set between the check and the retry (another operator, a concurrent retry).
+      if (!(await this.producer.guard(() => job.isFailed()))) throw new HttpError(409, "conflict", "only a failed job can be retried");
+      throw new DependencyError("queue", error);
+    }
     return { jobId, status: "waiting" };
   }
 }
