@@ -7,6 +7,7 @@
  */
 import sharp from "sharp";
 import { submitUpload } from "../test/helpers/api.ts";
+import { stopSharedServers } from "../test/helpers/shared-servers.ts";
 import { Stack } from "../test/helpers/stack.ts";
 import { newUserId, tokenFor } from "../test/helpers/tokens.ts";
 
@@ -49,5 +50,7 @@ try {
   for (const [name, pid] of Object.entries(pids)) console.log(`${name}: ${((cpuMs(pid) - before[name]!) / uploads).toFixed(2)} ms CPU per upload`);
 } finally {
   await stack.stop();
+  // Outside `bun test` no preload stops the database and Redis the stack started.
+  await stopSharedServers();
   process.exit(0);
 }
