@@ -5,7 +5,7 @@ import { loadConfig } from "@pipeline/runtime/config";
 import { exitOnStartupError, handleShutdown } from "@pipeline/runtime/lifecycle";
 import { createLogger } from "@pipeline/runtime/logger";
 import { createMetrics } from "@pipeline/runtime/metrics";
-import { redisConnection } from "@pipeline/runtime/redis";
+import { redisConnection, redisIsUp } from "@pipeline/runtime/redis";
 import { createStorage, LocalStorage } from "@pipeline/storage";
 import { createGatewayApp } from "./app.ts";
 import { gatewayConfigSchema } from "./config.ts";
@@ -25,6 +25,7 @@ try {
     { name: "http", close: () => server?.stop(false) },
     { name: "redis", close: () => redis.quit() },
   ]);
+  const notifierPublicUrl = config.NOTIFIER_PUBLIC_URL ?? defaultNotifierPublicUrl(config.PUBLIC_URL);
   const app = createGatewayApp({
     logger,
     metrics: createMetrics("gateway"),
@@ -38,12 +39,12 @@ try {
     keyPrefix: config.QUEUE_PREFIX,
     maxBodyBytes: config.MAX_BODY_BYTES,
     corsOrigin: config.CORS_ORIGIN,
-    notifierPublicUrl: config.NOTIFIER_PUBLIC_URL ?? defaultNotifierPublicUrl(config.PUBLIC_URL),
-    readiness: { ingest: ingestReady, redis: async () => (await redis.ping()) === "PONG" },
+    notifierPublicUrl,
+    readiness: { ingest: ingestReady, redis: () => redisIsUp(redis) },
     isShuttingDown,
     web: {
       publicUrl: config.PUBLIC_URL,
-      notifierPublicUrl: config.NOTIFIER_PUBLIC_URL ?? defaultNotifierPublicUrl(config.PUBLIC_URL),
+      notifierPublicUrl,
       devLogin: config.DEV_LOGIN,
     },
   });

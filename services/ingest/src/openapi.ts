@@ -46,3 +46,6 @@ export const OPENAPI_INFO = {
   description:
     'The public HTTP API, behind the gateway. Every `/api` route needs `Authorization: Bearer <JWT>` (HS256, `exp` required, `sub` the user\'s ObjectId, `role: "admin"` for admins). Errors are `{error: {code, message}}`.',
 };
+
+/** A JSON response of `schema` for a route's `responses`. */
+export const json = <T>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });

@@ -4,7 +4,7 @@ import { jobListSchema, jobRetriedSchema, jobStateSchema } from "@pipeline/contr
 import { HttpError } from "@pipeline/runtime/http";
 import { createMiddleware } from "hono/factory";
 import type { IngestEnv } from "../auth.ts";
-import { errorResponses, openApiApp, SECURITY } from "../openapi.ts";
+import { errorResponses, json, openApiApp, SECURITY } from "../openapi.ts";
 import type { JobsService } from "../services/jobs-service.ts";
 
 const listQuerySchema = z.object({
@@ -17,8 +17,6 @@ const requireAdmin = createMiddleware<IngestEnv>(async (c, next) => {
   if (!c.var.user.isAdmin) throw new HttpError(403, "forbidden", "admin role required");
   await next();
 });
-
-const json = <T>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
 
 export const listJobsRoute = createRoute({
   method: "get",

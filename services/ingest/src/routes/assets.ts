@@ -1,11 +1,11 @@
 /** /api/assets: upload for analysis, read one, list, retry. Every route acts for the user the gateway vouched for. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { acceptedSchema, assetPageSchema, assetResponseSchema, assetStatusSchema, CATEGORIES, objectIdSchema } from "@pipeline/contracts/asset";
+import { acceptedSchema, assetPageSchema, assetResponseSchema, assetStatusSchema, CATEGORIES } from "@pipeline/contracts/asset";
 import { HttpError } from "@pipeline/runtime/http";
 import { createMiddleware } from "hono/factory";
 import type { IngestEnv } from "../auth.ts";
 import { sniffImage } from "../image-sniff.ts";
-import { errorResponses, openApiApp, SECURITY } from "../openapi.ts";
+import { errorResponses, json, openApiApp, SECURITY } from "../openapi.ts";
 import type { AssetsService } from "../services/assets-service.ts";
 
 const listQuerySchema = z.object({
@@ -34,8 +34,6 @@ const uploadFormSchema = z.object({
 const idParams = z.object({
   id: z.string().openapi({ param: { name: "id", in: "path" }, description: "The Asset's id (a 24-hex ObjectId)", example: "65f1c0ffee0123456789abce" }),
 });
-
-const json = <T>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
 
 /** The upload must be multipart; anything else is the usual 400 (before the form is parsed and validated). */
 const requireMultipart = createMiddleware<IngestEnv>(async (c, next) => {
@@ -112,7 +110,6 @@ export function assetRoutes(deps: { assets: AssetsService; maxImageBytes: number
 
   app.openapi(retryRoute, async (c) => {
     const { id } = c.req.valid("param");
-    if (!objectIdSchema.safeParse(id).success) throw new HttpError(404, "not_found", "asset not found");
     return c.json(await deps.assets.retry(id, c.var.user.userId), 202);
   });
 

@@ -14,8 +14,14 @@ import type { Page, Worker as TesseractWorker } from "tesseract.js";
 import { createWorker, OEM, PSM } from "tesseract.js";
 import type { RgbaImage } from "../../image.ts";
 
-export type OcrWord = { text: string /** 0..1 */; confidence: number };
-export type OcrLine = { text: string /** 0..1 */; confidence: number; words: OcrWord[] };
+export interface OcrWord {
+  text: string;
+  /** 0..1 */
+  confidence: number;
+}
+export interface OcrLine extends OcrWord {
+  words: OcrWord[];
+}
 
 /**
  * The LSTM-only "best_int" model: the one tesseract.js itself would fetch for
