@@ -182,6 +182,82 @@ describe("CloudinaryStorage: owns and load", () => {
   });
 });
 
+describe("CloudinaryStorage: remove", () => {
+  const destroyPath = () => `/v1_1/${standIn.cloudName}/image/destroy`;
+
+  test("destroys a saved image through the signed API: true, its delivery turns 404, a second remove is false", async () => {
+    const { url } = await saveOriginal();
+    const publicId = storage.publicIdOf(url)!;
+    expect(standIn.assets.has(publicId)).toBe(true);
+
+    expect(await storage.remove(url)).toBe(true);
+    const destroy = standIn.requests.at(-1)!;
+    expect(destroy).toMatchObject({ method: "POST", path: destroyPath(), status: 200 });
+    expect(destroy.fields).toMatchObject({ public_id: publicId, invalidate: "true", api_key: standIn.apiKey });
+    expect(destroy.fields?.signature).toMatch(/^[0-9a-f]{40}$/);
+    expect(standIn.assets.has(publicId)).toBe(false);
+
+    const delivery = await fetch(url);
+    expect(delivery.status).toBe(404);
+    expect(await storage.load(url).catch((e: unknown) => e)).toBeInstanceOf(PermanentError);
+
+    expect(await storage.remove(url)).toBe(false);
+    expect(standIn.requests.at(-1)).toMatchObject({ path: destroyPath(), status: 200 });
+  });
+
+  test("the public_id is the URL's path under the delivery base, without version or extension", () => {
+    const base = storage.deliveryBase;
+    expect(storage.publicIdOf(`${base}v1712/originals/abc.png`)).toBe("originals/abc");
+    expect(storage.publicIdOf(`${base}processed/abc.webp?x=1`)).toBe("processed/abc");
+    expect(storage.publicIdOf(`${base}v1712/originals/a%20b.jpg`)).toBe("originals/a b");
+    expect(storage.publicIdOf(`${standIn.url}/other-cloud/image/upload/v1/originals/abc.png`)).toBeNull();
+    expect(storage.publicIdOf(`${base}v1712/`)).toBeNull();
+  });
+
+  test("refuses a foreign URL with a PermanentError, without requesting anything", async () => {
+    const before = standIn.requests.length;
+    for (const url of [`${standIn.url}/other-cloud/image/upload/v1/x.png`, "https://example.com/cat.png", storage.deliveryBase]) {
+      expect(await storage.remove(url).catch((e: unknown) => e)).toBeInstanceOf(PermanentError);
+    }
+    expect(standIn.requests.length).toBe(before);
+  });
+
+  test("a wrong secret is refused by the signature check with a PermanentError, and nothing is deleted", async () => {
+    const { url } = await saveOriginal();
+    const error = await storageFor(standIn, { apiSecret: "not-the-secret" })
+      .remove(url)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PermanentError);
+    expect((error as Error).message).toContain("Invalid Signature");
+    expect(await storage.load(url)).toEqual(png);
+  });
+
+  test("500, 420 and 429 answers, a network failure and an abort are TransientErrors", async () => {
+    const { url } = await saveOriginal();
+    for (const status of [500, 420, 429]) {
+      standIn.failNext("destroy", { status });
+      const error = await storage.remove(url).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TransientError);
+      expect((error as Error).message).toContain(String(status));
+    }
+
+    standIn.failNext("destroy", { stall: true });
+    const aborted = await storage.remove(url, AbortSignal.timeout(200)).catch((e: unknown) => e);
+    expect(aborted).toBeInstanceOf(TransientError);
+    expect((aborted as Error).message).toContain("aborted");
+    expect(await standIn.requests.at(-1)!.clientClosed).toBe(true);
+
+    const gone = startCloudinaryStandIn();
+    await gone.stop();
+    const unreachable = await storageFor(gone)
+      .remove(`${gone.url}/${gone.cloudName}/image/upload/v1/originals/x.png`)
+      .catch((e: unknown) => e);
+    expect(unreachable).toBeInstanceOf(TransientError);
+
+    expect(await storage.remove(url)).toBe(true); // none of the failures deleted it
+  }, 5_000);
+});
+
 describe("CloudinaryBackgroundRemover", () => {
   const remover = new CloudinaryBackgroundRemover({ pollDelayMs: 20, maxPollDelayMs: 50, maxWaitMs: 2_000 });
 

@@ -4,6 +4,9 @@
  * - `POST /v1_1/<cloud>/image/upload`: the SDK's signed multipart upload. The
  *   signature is verified the way Cloudinary does it; a bad one gets 401 and
  *   Cloudinary's error JSON (`{"error": {"message": ...}}`).
+ * - `POST /v1_1/<cloud>/image/destroy`: the SDK's signed destroy, checked the
+ *   same way; it forgets the asset (its deliveries turn 404) and answers
+ *   `{"result": "ok"}`, or `{"result": "not found"}` for an unknown public_id.
  * - `GET /<cloud>/image/upload/[<transformations>/][v<version>/]<public_id>.<ext>`:
  *   delivery, with `e_background_removal` answering 423 for the first
  *   `backgroundRemovalPending` requests of each asset, as the add-on does
@@ -37,7 +40,7 @@ export interface RecordedRequest {
   path: string;
   /** null until answered, and for good when the client closed first. */
   status: number | null;
-  /** An upload's form fields, file excluded. */
+  /** An upload's or destroy's form fields, file excluded. */
   fields?: Record<string, string>;
   /** Settles when the request ends: true when the client closed the connection before an answer. */
   clientClosed: Promise<boolean>;
@@ -45,7 +48,7 @@ export interface RecordedRequest {
 
 /** What the next request of a route gets instead of normal service. */
 export type Fault = { status: number } | { stall: true };
-export type Route = "upload" | "delivery";
+export type Route = "upload" | "destroy" | "delivery";
 
 export interface CloudinaryStandIn {
   /** Origin of the API and of the delivery URLs, e.g. http://127.0.0.1:43121. */
@@ -61,7 +64,7 @@ export interface CloudinaryStandIn {
 }
 
 const STALE_AFTER_SECONDS = 3600;
-/** Params the upload signature leaves out, as Cloudinary documents. */
+/** Params the API signature leaves out, as Cloudinary documents. */
 const UNSIGNED_PARAMS = new Set(["file", "cloud_name", "resource_type", "api_key", "signature"]);
 const TRANSFORMATION_SEGMENT = /^[a-z]{1,3}_[^,/]+(?:,[a-z]{1,3}_[^,/]+)*$/;
 const FORMATS = { png: "png", jpg: "jpeg", jpeg: "jpeg", webp: "webp" } as const;
@@ -76,9 +79,10 @@ export function startCloudinaryStandIn(options: CloudinaryStandInOptions = {}): 
 
   const requests: RecordedRequest[] = [];
   const assets = new Map<string, StoredAsset>();
-  const faults: Record<Route, Fault[]> = { upload: [], delivery: [] };
+  const faults: Record<Route, Fault[]> = { upload: [], destroy: [], delivery: [] };
   const removalRequests = new Map<string, number>();
   const uploadPath = `/v1_1/${cloudName}/image/upload`;
+  const destroyPath = `/v1_1/${cloudName}/image/destroy`;
   const deliveryPrefix = `/${cloudName}/image/upload/`;
 
   const server = Bun.serve({
@@ -89,8 +93,7 @@ export function startCloudinaryStandIn(options: CloudinaryStandInOptions = {}): 
       const closed = Promise.withResolvers<boolean>();
       const record: RecordedRequest = { method: request.method, path, status: null, clientClosed: closed.promise };
       requests.push(record);
-      const route: Route | null =
-        request.method === "POST" && path === uploadPath ? "upload" : request.method === "GET" && path.startsWith(deliveryPrefix) ? "delivery" : null;
+      const route = routeOf(request.method, path);
       const response = route ? await serve(route, request, path, record) : cloudinaryError(404, "Not found");
       closed.resolve(response === null);
       if (!response) return new Response(null); // nobody is listening any more
@@ -100,20 +103,30 @@ export function startCloudinaryStandIn(options: CloudinaryStandInOptions = {}): 
   });
   const url = `http://127.0.0.1:${server.port}`;
 
+  function routeOf(method: string, path: string): Route | null {
+    if (method === "POST" && path === uploadPath) return "upload";
+    if (method === "POST" && path === destroyPath) return "destroy";
+    if (method === "GET" && path.startsWith(deliveryPrefix)) return "delivery";
+    return null;
+  }
+
   /** The answer, or null when a stalled request was closed by the client. */
   async function serve(route: Route, request: Request, path: string, record: RecordedRequest): Promise<Response | null> {
     const fault = faults[route].shift();
     if (fault && "stall" in fault) return stall(request.signal);
-    if (fault) return route === "upload" ? cloudinaryError(fault.status, "Injected failure") : deliveryError(fault.status, "Injected failure");
-    return route === "upload" ? upload(request, record) : deliver(path.slice(deliveryPrefix.length));
-  }
-
-  async function upload(request: Request, record: RecordedRequest): Promise<Response> {
+    if (fault) return route === "delivery" ? deliveryError(fault.status, "Injected failure") : cloudinaryError(fault.status, "Injected failure");
+    if (route === "delivery") return deliver(path.slice(deliveryPrefix.length));
     const form = await request.formData();
     const fields: Record<string, string> = {};
     for (const [key, value] of form) if (typeof value === "string") fields[key] = value;
     record.fields = fields;
+    const refused = checkSignature(fields);
+    if (refused) return refused;
+    return route === "upload" ? upload(form, fields) : destroy(fields);
+  }
 
+  /** Cloudinary's checks of a signed API call: the key, the signature, a fresh timestamp; null when all pass. */
+  function checkSignature(fields: Record<string, string>): Response | null {
     if (fields.api_key !== apiKey) return cloudinaryError(401, `Unknown API key ${fields.api_key ?? ""}`);
     const toSign = stringToSign(fields);
     const expected = createHash(algorithm)
@@ -126,6 +139,17 @@ export function startCloudinaryStandIn(options: CloudinaryStandInOptions = {}): 
     if (!(Math.abs(Date.now() / 1000 - timestamp) < STALE_AFTER_SECONDS)) {
       return cloudinaryError(400, `Stale request - reported time is ${fields.timestamp}, which is out of range`);
     }
+    return null;
+  }
+
+  function destroy(fields: Record<string, string>): Response {
+    if (!fields.public_id) return cloudinaryError(400, "Missing required parameter - public_id");
+    removalRequests.delete(fields.public_id);
+    // Cloudinary answers 200 either way; only the result says whether anything was there.
+    return Response.json({ result: assets.delete(fields.public_id) ? "ok" : "not found" });
+  }
+
+  async function upload(form: FormData, fields: Record<string, string>): Promise<Response> {
     const file = form.get("file");
     if (!(file instanceof Blob)) return cloudinaryError(400, "Missing required parameter - file");
     const bytes = new Uint8Array(await file.arrayBuffer());

@@ -50,6 +50,8 @@ export const ASSET_COUNTERS_COLLECTION = "asset_counters";
 export interface AssetCounter {
   _id: Types.ObjectId;
   n: number;
+  /** How many of the `n` were deleted since (absent: none); the user has `n - deleted`. */
+  deleted?: number;
   /** Never decreases, and every new Asset takes it as createdAt, so a later bucket never holds an older Asset. */
   lastCreatedAt: Date;
 }

@@ -138,7 +138,7 @@ export class AssetRepository {
         ...(query.after ? { after: query.after } : {}),
         readBucket: (listBucket) => this.assets.collection.find<AssetDoc>({ userId, listBucket }).toArray(),
       });
-      return { items, total: counter.n };
+      return { items, total: Math.max(0, counter.n - (counter.deleted ?? 0)) };
     });
   }
 
@@ -150,6 +150,24 @@ export class AssetRepository {
       $set: { status: TRANSITIONS.retry.to, processingJobId: jobId, updatedAt: new Date() },
       $unset: { "aiMetadata.error": "" },
     });
+  }
+
+  /** archive / unarchive: the owner's Asset; null when it is not theirs or not in a state that allows it. */
+  setArchived(id: string, userId: string, archived: boolean): Promise<AssetDoc | null> {
+    if (!isObjectId(id)) return Promise.resolve(null);
+    const name = archived ? "archive" : "unarchive";
+    const filter = { ...transitionFilter(name, id), userId: new Types.ObjectId(userId) };
+    return this.apply(filter, { $set: { status: TRANSITIONS[name].to, updatedAt: new Date() } });
+  }
+
+  /** Deletes the owner's Asset, whatever its status; the deleted document, or null when it was not theirs (or is gone). */
+  async deleteOwned(id: string, userId: string): Promise<AssetDoc | null> {
+    if (!isObjectId(id)) return null;
+    const owner = new Types.ObjectId(userId);
+    const deleted = (await guarded(() => this.assets.collection.findOneAndDelete({ _id: new Types.ObjectId(id), userId: owner }))) as AssetDoc | null;
+    // The counter keeps numbering buckets by `n`; the total is `n - deleted`.
+    if (deleted?.listBucket != null) await guarded(() => this.counters.updateOne({ _id: owner }, { $inc: { deleted: 1 } }));
+    return deleted;
   }
 
   /** complete: this run's results; null when the Asset was no longer this run's to finish. */

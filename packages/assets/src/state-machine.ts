@@ -1,6 +1,7 @@
 /**
  * The Asset's status machine, in one place. Status only moves forward:
- * draft -> processing -> active | failed, and failed -> processing on a retry.
+ * draft -> processing -> active | failed, and failed -> processing on a retry;
+ * the owner may archive an active Asset and bring it back.
  * A job run may move an Asset only while the Asset still names that run's
  * job id, so a late or duplicate run never overwrites a newer state. The
  * repository turns each transition into one conditional update.
@@ -21,6 +22,10 @@ export const TRANSITIONS = {
   fail: { from: ["draft", "processing"], to: "failed", requiresJob: true },
   /** The owner (or an operator) queues a failed Asset again, under a new job id. */
   retry: { from: ["failed"], to: "processing", requiresJob: false },
+  /** The owner puts an active Asset away (or sets it again: archiving an archived Asset changes nothing). */
+  archive: { from: ["active", "archived"], to: "archived", requiresJob: false },
+  /** The owner brings an archived Asset back. */
+  unarchive: { from: ["archived", "active"], to: "active", requiresJob: false },
 } as const satisfies Record<string, Transition>;
 export type TransitionName = keyof typeof TRANSITIONS;
 

@@ -1,6 +1,7 @@
 import {
   type Accepted,
   type AssetPage,
+  type AssetPatch,
   type AssetProcessedEvent,
   type AssetResponse,
   type AssetStatus,
@@ -11,13 +12,20 @@ import {
   CLIENT_EVENTS,
   type ClientEventName,
   type ClientEventPayload,
+  type CreatedWebhook,
+  type CreateWebhook,
   clientEventMap,
+  createdWebhookSchema,
+  type DeliveryResponse,
+  deliveryListSchema,
   describeZodError,
   errorBodySchema,
   type ServerToClientEvents,
+  type WebhookResponse,
+  webhookListSchema,
 } from "@pipeline/contracts";
 import { io, type Socket } from "socket.io-client";
-import type { z } from "zod";
+import { z } from "zod";
 import { ApiError } from "./errors.ts";
 
 export interface ClientOptions {
@@ -32,6 +40,8 @@ export interface ClientOptions {
 export interface UploadOptions {
   category: Category;
   filename?: string;
+  /** Sent as `Idempotency-Key`, so that retrying an upload whose answer was lost does not create a second Asset. */
+  idempotencyKey?: string;
 }
 
 export interface ListOptions {
@@ -71,6 +81,15 @@ export interface Subscription {
   close(): void;
 }
 
+export interface WebhooksClient {
+  /** Registers an endpoint; the answer carries the secret that signs its deliveries. */
+  create(webhook: CreateWebhook): Promise<CreatedWebhook>;
+  list(): Promise<WebhookResponse[]>;
+  delete(webhookId: string): Promise<void>;
+  /** The endpoint's most recent deliveries, newest first, each with its attempts. */
+  deliveries(webhookId: string): Promise<DeliveryResponse[]>;
+}
+
 export interface Client {
   readonly baseUrl: string;
   readonly notifierUrl: string;
@@ -78,8 +97,23 @@ export interface Client {
   get(assetId: string): Promise<AssetResponse>;
   list(options?: ListOptions): AsyncIterableIterator<AssetPage>;
   retry(assetId: string): Promise<Accepted>;
+  /** Deletes the Asset and its images. */
+  delete(assetId: string): Promise<void>;
+  /** Archives an active Asset, or brings an archived one back; answers the updated Asset. */
+  setStatus(assetId: string, status: AssetPatch["status"]): Promise<AssetResponse>;
+  readonly webhooks: WebhooksClient;
   subscribe(handlers: SubscribeHandlers, options?: SubscribeOptions): Subscription;
 }
+
+/** What a request sends besides the token: a multipart form or a JSON value, and extra headers. */
+interface RequestBody {
+  form?: FormData;
+  json?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** 204 answers have no body to check. */
+const noContentSchema = z.unknown().transform((): void => undefined);
 
 /** The notifier next to a gateway: port 3002 when the gateway is on 3000, else the gateway's own origin. */
 export function defaultNotifierUrl(baseUrl: string): string {
@@ -99,11 +133,20 @@ export function createClient(options: ClientOptions): Client {
   const notifierUrl = options.notifierUrl ?? defaultNotifierUrl(baseUrl);
   const currentToken = async () => (typeof options.token === "function" ? await options.token() : options.token);
 
-  async function request<T extends z.ZodType>(method: string, path: string, schema: T, body?: FormData): Promise<z.infer<T>> {
+  async function request<T extends z.ZodType>(method: string, path: string, schema: T, body: RequestBody = {}): Promise<z.output<T>> {
     const url = `${baseUrl}${path}`;
     let response: Response;
     try {
-      response = await fetch(url, { method, body, headers: { authorization: `Bearer ${await currentToken()}`, accept: "application/json" } });
+      response = await fetch(url, {
+        method,
+        body: body.form ?? (body.json === undefined ? undefined : JSON.stringify(body.json)),
+        headers: {
+          ...body.headers,
+          ...(body.json === undefined ? {} : { "content-type": "application/json" }),
+          authorization: `Bearer ${await currentToken()}`,
+          accept: "application/json",
+        },
+      });
     } catch (error) {
       const reason = (error as { code?: unknown })?.code ?? (error instanceof Error ? error.message : String(error));
       throw new ApiError(0, "unreachable", `cannot reach the gateway at ${url} (${String(reason)})`);
@@ -226,14 +269,26 @@ export function createClient(options: ClientOptions): Client {
       const blob = image instanceof Blob ? image : new Blob([image as BlobPart], { type: sniffImageType(image) });
       form.append("image", blob, uploadOptions.filename ?? (image instanceof File ? image.name : "image"));
       form.append("category", uploadOptions.category);
-      return request("POST", "/api/assets/analyze-queue", acceptedSchema, form);
+      const headers: Record<string, string> = uploadOptions.idempotencyKey === undefined ? {} : { "idempotency-key": uploadOptions.idempotencyKey };
+      return request("POST", "/api/assets/analyze-queue", acceptedSchema, { form, headers });
     },
-    get: (assetId) => request("GET", `/api/assets/${encodeURIComponent(assetId)}`, assetResponseSchema),
+    get: (assetId) => request("GET", assetPath(assetId), assetResponseSchema),
     list,
-    retry: (assetId) => request("POST", `/api/assets/${encodeURIComponent(assetId)}/retry`, acceptedSchema),
+    retry: (assetId) => request("POST", `${assetPath(assetId)}/retry`, acceptedSchema),
+    delete: (assetId) => request("DELETE", assetPath(assetId), noContentSchema),
+    setStatus: (assetId, status) => request("PATCH", assetPath(assetId), assetResponseSchema, { json: { status } satisfies AssetPatch }),
+    webhooks: {
+      create: (webhook) => request("POST", "/api/webhooks", createdWebhookSchema, { json: webhook }),
+      list: async () => (await request("GET", "/api/webhooks", webhookListSchema)).items,
+      delete: (webhookId) => request("DELETE", webhookPath(webhookId), noContentSchema),
+      deliveries: async (webhookId) => (await request("GET", `${webhookPath(webhookId)}/deliveries`, deliveryListSchema)).items,
+    },
     subscribe,
   };
 }
+
+const assetPath = (assetId: string) => `/api/assets/${encodeURIComponent(assetId)}`;
+const webhookPath = (webhookId: string) => `/api/webhooks/${encodeURIComponent(webhookId)}`;
 
 /** The declared type of raw bytes (the server checks the content itself). */
 function sniffImageType(bytes: Uint8Array): string {

@@ -4,7 +4,24 @@
  * socket.io-client. Every answer is checked against the contracts' schemas.
  */
 
-export type { Accepted, AssetPage, AssetProcessedEvent, AssetResponse, AssetStatus, Category, ClientEventName, ClientEventPayload } from "@pipeline/contracts";
+export type {
+  Accepted,
+  AssetDeletedEvent,
+  AssetPage,
+  AssetPatch,
+  AssetProcessedEvent,
+  AssetProgressEvent,
+  AssetResponse,
+  AssetStatus,
+  Category,
+  ClientEventName,
+  ClientEventPayload,
+  CreatedWebhook,
+  CreateWebhook,
+  DeliveryResponse,
+  WebhookEventType,
+  WebhookResponse,
+} from "@pipeline/contracts";
 export {
   type Client,
   type ClientOptions,
@@ -15,5 +32,6 @@ export {
   type SubscribeOptions,
   type Subscription,
   type UploadOptions,
+  type WebhooksClient,
 } from "./client.ts";
 export { ApiError } from "./errors.ts";

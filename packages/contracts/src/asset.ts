@@ -36,6 +36,15 @@ export const NO_DETECTION: Detection = Object.freeze({ value: null, confidence: 
 const imageRefSchema = z.object({ url: z.string() });
 
 /** An Asset as clients see it: ids as hex strings, dates as ISO strings. */
+/** The stages an AI run reports, in order, with the progress (0-100) each one starts at. */
+export const PROGRESS_STAGES = { downloading: 10, removing_background: 30, analyzing: 60, storing: 85 } as const;
+export type ProgressStage = keyof typeof PROGRESS_STAGES;
+export const progressStageSchema = z.enum(Object.keys(PROGRESS_STAGES) as [ProgressStage, ...ProgressStage[]]);
+
+/** Where a `processing` Asset's run has got to (its AI job's progress). */
+export const assetProgressStateSchema = z.object({ stage: progressStageSchema, progress: z.number().int().min(0).max(100) }).meta({ id: "AssetProgress" });
+export type AssetProgressState = z.infer<typeof assetProgressStateSchema>;
+
 export const assetResponseSchema = z
   .object({
     id: objectIdSchema,
@@ -55,6 +64,8 @@ export const assetResponseSchema = z
       })
       .optional(),
     processingJobId: z.string().optional(),
+    /** While `processing`: the stage its run has reached (absent before the first report). Only on GET /api/assets/:id. */
+    progress: assetProgressStateSchema.optional(),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
   })
@@ -64,6 +75,10 @@ export type AssetResponse = z.infer<typeof assetResponseSchema>;
 /** The answer to an accepted upload or retry: the work is queued. */
 export const acceptedSchema = z.object({ assetId: objectIdSchema, jobId: z.string(), status: z.literal("processing") }).meta({ id: "Accepted" });
 export type Accepted = z.infer<typeof acceptedSchema>;
+
+/** PATCH /api/assets/:id: the states an owner may set (from `active` or `archived` only). */
+export const assetPatchSchema = z.object({ status: z.enum(["archived", "active"]) }).meta({ id: "AssetPatch" });
+export type AssetPatch = z.infer<typeof assetPatchSchema>;
 
 /** A page of a user's Assets, newest first. */
 export const assetPageSchema = z

@@ -10,6 +10,9 @@ import { type ClientEventName, clientEventMap } from "./events.ts";
 /** What each event is for; an event missing here still appears, with a generic summary. */
 const EVENT_SUMMARIES: Partial<Record<ClientEventName, string>> = {
   asset_processed: "One of the user's assets finished processing: `status: active` with the extracted metadata, or `status: failed` with the reason.",
+  asset_progress:
+    "A stage of an asset's run began (`downloading`, `removing_background`, `analyzing`, `storing`). Best effort: one may be lost, and none follows the asset's final event.",
+  asset_deleted: "The owner deleted one of their assets; nothing about it follows.",
   session: "Sent to every socket once it is admitted (new or resumed), with the user id and the token's expiry.",
   session_expired: "Sent just before the server disconnects a socket whose token expired; reconnect with a fresh token.",
 };

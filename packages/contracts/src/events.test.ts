@@ -19,6 +19,8 @@ const VALID = {
     timestamp: TIMESTAMP,
   },
   failure: { event: "asset_processed", assetId: ASSET, status: "failed", error: "AI service unavailable after 3 attempts", timestamp: TIMESTAMP },
+  progress: { assetId: ASSET, stage: "analyzing", progress: 60, timestamp: TIMESTAMP },
+  deleted: { assetId: ASSET, timestamp: TIMESTAMP },
   session: { userId: USER, expiresAt: TIMESTAMP },
   session_expired: { reason: "token expired" },
 } as const;
@@ -27,6 +29,8 @@ describe("clientEventJobSchema", () => {
   test.each([
     ["asset_processed (active)", "asset_processed", VALID.success],
     ["asset_processed (failed)", "asset_processed", VALID.failure],
+    ["asset_progress", "asset_progress", VALID.progress],
+    ["asset_deleted", "asset_deleted", VALID.deleted],
     ["session", "session", VALID.session],
     ["session_expired", "session_expired", VALID.session_expired],
   ] as const)("accepts %s with a valid payload", (_label, event, payload) => {
@@ -37,7 +41,7 @@ describe("clientEventJobSchema", () => {
   });
 
   test("the cases above cover every event of the map", () => {
-    expect([...CLIENT_EVENTS].sort()).toEqual(["asset_processed", "session", "session_expired"]);
+    expect([...CLIENT_EVENTS].sort()).toEqual(["asset_deleted", "asset_processed", "asset_progress", "session", "session_expired"]);
   });
 
   test("rejects an event that is not in the map", () => {
@@ -75,5 +79,14 @@ describe("clientEventJobSchema", () => {
     const parsed = clientEventJobSchema.safeParse({ userId: "alice", event: "session_expired", payload: VALID.session_expired });
 
     expect(parsed.error?.issues[0]?.path).toEqual(["userId"]);
+  });
+});
+
+describe("asset_progress", () => {
+  test("rejects a stage the worker does not report, and progress outside 0-100", () => {
+    const job = (payload: object) => clientEventJobSchema.safeParse({ userId: USER, event: "asset_progress", payload: { ...VALID.progress, ...payload } });
+    expect(job({ stage: "uploading" }).success).toBe(false);
+    expect(job({ progress: 101 }).success).toBe(false);
+    expect(job({ progress: -1 }).success).toBe(false);
   });
 });

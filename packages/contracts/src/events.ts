@@ -6,7 +6,7 @@
  * added here, once.
  */
 import { z } from "zod";
-import { extractedMetadataSchema, objectIdSchema } from "./asset.ts";
+import { assetProgressStateSchema, extractedMetadataSchema, objectIdSchema } from "./asset.ts";
 
 export const assetProcessedSuccessSchema = z.object({
   event: z.literal("asset_processed"),
@@ -26,6 +26,17 @@ export const assetProcessedFailureSchema = z.object({
 export const assetProcessedSchema = z.discriminatedUnion("status", [assetProcessedSuccessSchema, assetProcessedFailureSchema]);
 export type AssetProcessedEvent = z.infer<typeof assetProcessedSchema>;
 
+/**
+ * A stage of an Asset's run began. Best effort: one may be lost, and none
+ * follows the Asset's final event (`asset_processed` or `asset_deleted`).
+ */
+export const assetProgressSchema = assetProgressStateSchema.extend({ assetId: objectIdSchema, timestamp: z.iso.datetime() });
+export type AssetProgressEvent = z.infer<typeof assetProgressSchema>;
+
+/** The owner deleted the Asset (a final event: nothing about it follows). */
+export const assetDeletedSchema = z.object({ assetId: objectIdSchema, timestamp: z.iso.datetime() });
+export type AssetDeletedEvent = z.infer<typeof assetDeletedSchema>;
+
 /** Sent to every socket once it is admitted (new or resumed); its recovery offset follows as a last argument. */
 export const sessionSchema = z.object({ userId: objectIdSchema, expiresAt: z.iso.datetime() });
 /** Sent just before a socket is disconnected because its token expired. */
@@ -33,6 +44,8 @@ export const sessionExpiredSchema = z.object({ reason: z.string() });
 
 export const clientEventMap = {
   asset_processed: assetProcessedSchema,
+  asset_progress: assetProgressSchema,
+  asset_deleted: assetDeletedSchema,
   session: sessionSchema,
   session_expired: sessionExpiredSchema,
 } as const;

@@ -8,6 +8,9 @@
  * server, which serves uploads and deliveries from one origin, over plain
  * HTTP), the delivery base moves to that origin too; `deliveryUrl` overrides
  * both for code that needs another host (a CNAME, a regional API prefix).
+ *
+ * Removal goes through the SDK's signed destroy API, with the public_id read
+ * back from the kept URL: nothing else needs to be stored per image.
  */
 import http from "node:http";
 import https from "node:https";
@@ -39,7 +42,7 @@ export interface CloudinaryOptions extends CloudinaryCredentials {
 const FOLDERS: Record<ImageKind, string> = { original: "originals", processed: "processed" };
 const UPLOADABLE_TYPES = new Set(["image/png", "image/jpeg", "image/webp"]);
 /** Statuses Cloudinary's SDK reports that are worth a retry although `errorForStatus` calls them permanent. */
-const RETRYABLE_UPLOAD_CODES = new Set([
+const RETRYABLE_API_CODES = new Set([
   420, // Cloudinary's "rate limited"
   499, // the SDK's own request timeout
 ]);
@@ -97,6 +100,40 @@ export class CloudinaryStorage implements ImageStorage {
     return URL.canParse(url) && new URL(url).href.startsWith(this.deliveryBase);
   }
 
+  /**
+   * The public_id a delivery URL of ours names (`[v<version>/]<public_id>.<ext>`
+   * under the delivery base), null for any other URL.
+   */
+  publicIdOf(url: string): string | null {
+    if (!this.owns(url)) return null;
+    const parsed = new URL(url);
+    parsed.search = parsed.hash = "";
+    const path = parsed.href
+      .slice(this.deliveryBase.length)
+      .replace(/^v\d+\//, "")
+      .replace(/\.[A-Za-z0-9]+$/, "");
+    try {
+      // Cloudinary escapes the public_id in the URLs it returns; the API wants it as uploaded.
+      return path ? decodeURIComponent(path) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  async remove(url: string, signal?: AbortSignal): Promise<boolean> {
+    const publicId = this.publicIdOf(url);
+    if (!publicId) throw new PermanentError(`not a URL of this storage: ${url}`);
+    const { uploader } = await loadSdk();
+    // invalidate: the CDN would otherwise go on serving its cached copy of the deleted image.
+    const result: unknown = await this.callApi("destroy", signal, (options, done) =>
+      uploader.destroy(publicId, { ...options, resource_type: "image", invalidate: true }, done),
+    );
+    const outcome = (result as { result?: unknown } | undefined)?.result;
+    if (outcome === "ok") return true;
+    if (outcome === "not found") return false;
+    throw new PermanentError(`cloudinary destroy of ${publicId} answered ${JSON.stringify(result)}`);
+  }
+
   async load(url: string, signal?: AbortSignal): Promise<Uint8Array> {
     if (!this.owns(url)) throw new PermanentError(`not a URL of this storage: ${url}`);
     const response = await this.fetch(url, { signal }).catch((error: unknown) => {
@@ -112,28 +149,36 @@ export class CloudinaryStorage implements ImageStorage {
     });
   }
 
-  /**
-   * One signed upload through the SDK. The SDK takes no AbortSignal, so each
-   * upload gets its own agent: destroying it on abort closes the request's socket.
-   */
+  /** One signed upload through the SDK, streamed. */
   private async upload(bytes: Uint8Array, folder: string, signal?: AbortSignal): Promise<UploadApiResponse> {
     const { uploader } = await loadSdk();
-    if (signal?.aborted) throw abortError(signal);
+    return this.callApi<UploadApiResponse>("upload", signal, (options, done) => {
+      const stream = uploader.upload_stream({ ...options, folder, resource_type: "image" }, done);
+      stream.end(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    });
+  }
+
+  /**
+   * Runs one SDK call with this storage's options and turns its callback into
+   * a promise, classifying failures. The SDK takes no AbortSignal, so each call
+   * gets its own agent: destroying it on abort closes the request's socket.
+   */
+  private callApi<T>(action: string, signal: AbortSignal | undefined, start: (options: ApiOptions, done: SdkCallback<T>) => void): Promise<T> {
+    if (signal?.aborted) return Promise.reject(abortError(action, signal));
     const agent = this.newAgent();
-    return new Promise<UploadApiResponse>((resolve, reject) => {
+    return new Promise<T>((resolve, reject) => {
       const onAbort = () => {
-        reject(abortError(signal!));
+        reject(abortError(action, signal!));
         agent.destroy();
       };
-      const stream = uploader.upload_stream({ ...this.apiOptions(), folder, resource_type: "image", agent }, (error, result) => {
+      signal?.addEventListener("abort", onAbort, { once: true });
+      start({ ...this.apiOptions(), agent }, (error, result) => {
         signal?.removeEventListener("abort", onAbort);
         agent.destroy();
-        if (error) reject(uploadFailure(error));
+        if (error) reject(apiFailure(action, error));
         else if (result) resolve(result);
-        else reject(new TransientError("cloudinary upload returned no result"));
+        else reject(new TransientError(`cloudinary ${action} returned no result`));
       });
-      signal?.addEventListener("abort", onAbort, { once: true });
-      stream.end(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     });
   }
 
@@ -146,7 +191,7 @@ export class CloudinaryStorage implements ImageStorage {
       api_secret: apiSecret,
       ...(signatureAlgorithm ? { signature_algorithm: signatureAlgorithm } : {}),
       ...(uploadPrefix ? { upload_prefix: uploadPrefix.replace(/\/+$/, "") } : {}),
-      // upload_stream returns the stream, so the SDK's own promise would only ever reject unobserved.
+      // Results come through the callback; the SDK's own promise would only ever reject unobserved.
       disable_promises: true,
     };
   }
@@ -160,7 +205,11 @@ export class CloudinaryStorage implements ImageStorage {
   }
 }
 
-/** The SDK is loaded on first upload: services that run with local storage never pay for it. */
+type ApiOptions = ReturnType<CloudinaryStorage["apiOptions"]> & { agent: http.Agent };
+/** The SDK's (v2) callback, error first; `apiFailure` classifies the error. */
+type SdkCallback<T> = (error?: UploadApiErrorResponse | Error, result?: T) => void;
+
+/** The SDK is loaded on first use: services that run with local storage never pay for it. */
 let sdk: Promise<typeof import("cloudinary").v2> | undefined;
 function loadSdk() {
   sdk ??= import("cloudinary").then((module) => module.v2);
@@ -168,15 +217,15 @@ function loadSdk() {
 }
 
 /** Classifies what the SDK reports: an object with `http_code` for HTTP answers, a plain Error for network failures. */
-function uploadFailure(error: UploadApiErrorResponse | Error): Error {
+function apiFailure(action: string, error: UploadApiErrorResponse | Error): Error {
   const code = "http_code" in error ? error.http_code : undefined;
   if (typeof code !== "number") {
-    return new TransientError(`cloudinary upload failed: ${error.message}`, { cause: error });
+    return new TransientError(`cloudinary ${action} failed: ${error.message}`, { cause: error });
   }
-  if (RETRYABLE_UPLOAD_CODES.has(code)) {
-    return new TransientError(`cloudinary upload answered ${code}: ${error.message}`, { cause: error });
+  if (RETRYABLE_API_CODES.has(code)) {
+    return new TransientError(`cloudinary ${action} answered ${code}: ${error.message}`, { cause: error });
   }
-  return errorForStatus("cloudinary upload", code, error.message);
+  return errorForStatus(`cloudinary ${action}`, code, error.message);
 }
 
 /** Network failure, or the signal fired (the job's timeout): worth another try. */
@@ -184,8 +233,8 @@ function downloadFailure(error: unknown): TransientError {
   return new TransientError(`cloudinary download failed: ${messageOf(error)}`, { cause: error });
 }
 
-function abortError(signal: AbortSignal): TransientError {
-  return new TransientError(`cloudinary upload aborted: ${messageOf(signal.reason)}`, { cause: signal.reason });
+function abortError(action: string, signal: AbortSignal): TransientError {
+  return new TransientError(`cloudinary ${action} aborted: ${messageOf(signal.reason)}`, { cause: signal.reason });
 }
 
 function messageOf(error: unknown): string {

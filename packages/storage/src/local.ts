@@ -3,7 +3,7 @@
  * gateway serves them at `<PUBLIC_URL>/media/<name>`. Names are 128 random
  * bits, so a URL cannot be guessed.
  */
-import { mkdir } from "node:fs/promises";
+import { mkdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { PermanentError } from "@pipeline/runtime/errors";
 import type { ImageStorage, SaveOptions } from "./types.ts";
@@ -58,6 +58,19 @@ export class LocalStorage implements ImageStorage {
     const file = Bun.file(join(this.dir, name));
     if (!(await file.exists())) throw new PermanentError(`stored image is missing: ${name}`);
     return new Uint8Array(await file.arrayBuffer());
+  }
+
+  async remove(url: string): Promise<boolean> {
+    const name = this.nameOf(url);
+    if (!name) throw new PermanentError(`not a URL of this storage: ${url}`);
+    try {
+      await unlink(join(this.dir, name));
+      return true;
+    } catch (error) {
+      // Already gone (a repeated delete, or another replica got there first): nothing left to do.
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
+      throw error;
+    }
   }
 
   /** The file a public URL refers to, if it is one of ours; null otherwise. */

@@ -23,4 +23,11 @@ export interface ImageStorage {
   owns(url: string): boolean;
   /** Reads an image this storage owns; rejects any other URL with a PermanentError. */
   load(url: string, signal?: AbortSignal): Promise<Uint8Array>;
+  /**
+   * Deletes an image this storage owns: true when something was deleted, false
+   * when it was already gone (so a repeated delete is harmless). Rejects any
+   * other URL with a PermanentError, and transient failures (network, 5xx,
+   * 420/429) with a TransientError.
+   */
+  remove(url: string, signal?: AbortSignal): Promise<boolean>;
 }

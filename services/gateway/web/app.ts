@@ -7,7 +7,17 @@
  * localStorage, so the list survives a reload. Every text from the server
  * goes into the DOM as text, never as HTML.
  */
-import { ApiError, type AssetProcessedEvent, type AssetResponse, type Category, type Client, createClient, type Subscription } from "@pipeline/client";
+import {
+  ApiError,
+  type AssetDeletedEvent,
+  type AssetProcessedEvent,
+  type AssetProgressEvent,
+  type AssetResponse,
+  type Category,
+  type Client,
+  createClient,
+  type Subscription,
+} from "@pipeline/client";
 
 interface PageConfig {
   notifierUrl: string;
@@ -35,7 +45,19 @@ interface Item {
   refused?: boolean;
   /** A retry request is in flight. */
   retrying?: boolean;
+  /** The stage a processing run reported last (`asset_progress`). */
+  stage?: string;
+  /** A delete request is in flight. */
+  deleting?: boolean;
 }
+
+/** What a processing card says at each stage its run reports. */
+const STAGE_TEXT: Record<string, string> = {
+  downloading: "Fetching the photo…",
+  removing_background: "Removing the background…",
+  analyzing: "Reading brand, model and colorway…",
+  storing: "Saving the cut-out…",
+};
 
 const TOKEN_KEY = "pipeline.token";
 const DEMO_KEY = "pipeline.demo";
@@ -187,7 +209,7 @@ function renderItem(item: Item): HTMLLIElement {
   status.append(element("strong", { class: `badge badge-${item.status}` }, statusText));
   li.append(status);
 
-  const pending = item.status === "processing" ? "Removing the background…" : "No cut-out";
+  const pending = item.status === "processing" ? (STAGE_TEXT[item.stage ?? ""] ?? "Queued for processing…") : "No cut-out";
   const images = element("div", { class: "images" });
   images.append(
     figure(item.originalUrl, "Original", `Original photo: ${titleOf(item)}`, "No preview"),
@@ -211,21 +233,25 @@ function renderItem(item: Item): HTMLLIElement {
     li.append(list);
   }
 
-  if (item.status === "failed") {
-    li.append(element("p", { class: "failure" }, item.error ?? "Processing failed."));
-    const actions = element("div", { class: "actions" });
-    if (item.refused) {
-      const remove = element("button", { type: "button", "aria-label": `Remove ${titleOf(item)}` }, "Remove");
-      remove.addEventListener("click", () => removeItem(item.key));
-      actions.append(remove);
-    } else {
+  if (item.status === "failed") li.append(element("p", { class: "failure" }, item.error ?? "Processing failed."));
+  const actions = element("div", { class: "actions" });
+  if (item.refused) {
+    const remove = element("button", { type: "button", "aria-label": `Remove ${titleOf(item)}` }, "Remove");
+    remove.addEventListener("click", () => removeItem(item.key));
+    actions.append(remove);
+  } else if (!item.uploading) {
+    if (item.status === "failed") {
       const retry = element("button", { type: "button", class: "retry", "aria-label": `Retry ${titleOf(item)}` }, "Retry");
       retry.disabled = item.retrying === true;
       retry.addEventListener("click", () => void retryItem(item.key));
       actions.append(retry);
     }
-    li.append(actions);
+    const remove = element("button", { type: "button", class: "delete", "aria-label": `Delete ${titleOf(item)}` }, "Delete");
+    remove.disabled = item.deleting === true;
+    remove.addEventListener("click", () => void deleteItem(item.key));
+    actions.append(remove);
   }
+  if (actions.childElementCount) li.append(actions);
   return li;
 }
 
@@ -353,6 +379,7 @@ async function retryItem(key: string): Promise<void> {
     await client.retry(key);
     const next: Item = { ...item, status: "processing", retrying: false };
     delete next.error;
+    delete next.stage;
     show(next);
     announce(`${titleOf(item)}: retrying.`);
   } catch (error) {
@@ -362,6 +389,35 @@ async function retryItem(key: string): Promise<void> {
     show(current ? fromAsset(current, item) : { ...item, retrying: false });
     announce(`${titleOf(item)}: could not retry. ${describe(error)}`);
   }
+}
+
+/** Deletes the Asset and its images on the server; the card goes once the server said so (the socket's asset_deleted may come first). */
+async function deleteItem(key: string): Promise<void> {
+  const item = items.get(key);
+  if (!client || !item) return;
+  show({ ...item, deleting: true });
+  try {
+    await client.delete(key);
+    if (items.has(key)) removeItem(key);
+    announce(`${titleOf(item)} deleted.`);
+  } catch (error) {
+    if (isUnauthorized(error)) return signOut(`Signed out: ${describe(error)}`);
+    const current = items.get(key);
+    if (current) show({ ...current, deleting: false });
+    announce(`${titleOf(item)}: could not delete. ${describe(error)}`);
+  }
+}
+
+function applyProgress(event: AssetProgressEvent): void {
+  const item = items.get(event.assetId);
+  if (item?.status === "processing") show({ ...item, stage: event.stage });
+}
+
+function applyDeleted(event: AssetDeletedEvent): void {
+  const item = items.get(event.assetId);
+  if (!item) return;
+  removeItem(event.assetId);
+  announce(`${titleOf(item)} was deleted.`);
 }
 
 async function loadMore(): Promise<void> {
@@ -426,6 +482,8 @@ async function signIn(newToken: string, isDemo: boolean): Promise<void> {
   subscription = client.subscribe(
     {
       asset_processed: applyEvent,
+      asset_progress: applyProgress,
+      asset_deleted: applyDeleted,
       session: () => setSocketState("live"),
       session_expired: () => {
         if (!demo) signOut("Your token expired: paste a new one to go on.");

@@ -28,6 +28,7 @@ const ERROR_DESCRIPTIONS = {
   409: "Not in a state that allows it",
   413: "Image too large",
   415: "Not a JPEG, PNG or WebP image",
+  422: "Idempotency-Key reused with a different request",
   503: "A dependency is down",
 } as const;
 type ErrorStatus = keyof typeof ERROR_DESCRIPTIONS;

@@ -1,7 +1,9 @@
 /** The producer side of `ai-processing`: validated job data, the specification's options, one job per asset run. */
+import { type AssetProgressState, assetProgressStateSchema } from "@pipeline/contracts/asset";
 import { AI_JOB_NAME, AI_QUEUE, aiJobOptions, type JobData, jobDataSchemaFor } from "@pipeline/contracts/jobs";
 import { aiJobSettings, type JobConfig } from "@pipeline/runtime/config";
 import { DependencyError } from "@pipeline/runtime/http";
+import { jobTraceOptions } from "@pipeline/runtime/tracing";
 import { type Job, type JobType, Queue } from "bullmq";
 import type { Redis } from "ioredis";
 
@@ -23,7 +25,7 @@ export class AiJobProducer {
   async enqueue(data: JobData, jobId: string): Promise<void> {
     const valid = this.schema.parse(data);
     try {
-      await this.queue.add(AI_JOB_NAME, valid, { ...aiJobOptions(aiJobSettings(this.config)), jobId });
+      await this.queue.add(AI_JOB_NAME, valid, { ...aiJobOptions(aiJobSettings(this.config)), jobId, ...jobTraceOptions() });
     } catch (error) {
       throw new DependencyError("queue", error);
     }
@@ -37,6 +39,26 @@ export class AiJobProducer {
   async removeFinished(jobId: string): Promise<void> {
     const job = await this.queue.getJob(jobId);
     if (job && (await job.isFailed())) await job.remove().catch(() => undefined);
+  }
+
+  /**
+   * Cancels a run that has not started (waiting or delayed: removed, so no worker takes it);
+   * a run in progress is locked and stays, and its result is discarded when it finds its Asset gone.
+   */
+  async cancel(jobId: string): Promise<boolean> {
+    const job = await this.guard(() => this.queue.getJob(jobId));
+    if (!job) return false;
+    return job.remove().then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /** The stage a run has reported (`job.updateProgress`), or null (none yet, no such job, Redis unreachable). */
+  async progressOf(jobId: string): Promise<AssetProgressState | null> {
+    const job = await this.queue.getJob(jobId).catch(() => undefined);
+    const parsed = assetProgressStateSchema.safeParse(job?.progress);
+    return parsed.success ? parsed.data : null;
   }
 
   get(jobId: string): Promise<Job<JobData> | undefined> {

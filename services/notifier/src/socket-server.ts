@@ -15,7 +15,6 @@ import { authenticateSocket, disconnectAtExpiry, type SocketData } from "./hands
 import type { NotifierMetrics } from "./metrics.ts";
 import { SessionRecovery } from "./session-recovery.ts";
 import { streamAdapterOf } from "./stream-adapter.ts";
-import { streamBroadcaster } from "./stream-broadcast.ts";
 
 export interface SocketServerOptions {
   /** For publishing (XADD, sessions); the adapter duplicates it for its blocking reader. */
@@ -78,8 +77,6 @@ export function createSocketServer(options: SocketServerOptions) {
   return {
     io,
     engine,
-    /** Broadcasts to a room on every replica; resolves once the event is in the stream. */
-    broadcast: streamBroadcaster(adapter),
     /** To await before accepting connections. */
     start: () => recovery.start(options.redis, options.streamName, options.streamMaxLen),
   };

@@ -4,13 +4,11 @@
  * class; these members exist on the cluster adapter, some `protected` in
  * its typings, so they are reached through this one narrow view.
  */
+
+import { EVENT_PACKET } from "@pipeline/runtime/socket-stream";
 import type { Server, Socket } from "socket.io";
 
-/** Socket.IO wire constants (socket.io-adapter's MessageType.BROADCAST, socket.io-parser's PacketType.EVENT). */
-export const BROADCAST_MESSAGE = 3;
-export const EVENT_PACKET = 2;
-/** The uid that external emitters use: every replica, the publishing one included, delivers such a message from the stream. */
-export const EMITTER_UID = "emitter";
+export { BROADCAST_MESSAGE, EVENT_PACKET } from "@pipeline/runtime/socket-stream";
 
 export interface EncodedBroadcastOptions {
   rooms: string[];

@@ -4,7 +4,7 @@
  */
 import type { AssetDoc } from "@pipeline/assets/model";
 import { TRANSITIONS, type TransitionName } from "@pipeline/assets/state-machine";
-import type { AssetStatus, Category, ExtractedMetadata } from "@pipeline/contracts/asset";
+import type { AssetProgressState, AssetStatus, Category, ExtractedMetadata } from "@pipeline/contracts/asset";
 import { type ClientEventJob, clientEventJobSchema } from "@pipeline/contracts/events";
 import type { JobData } from "@pipeline/contracts/jobs";
 import { createLogger } from "@pipeline/runtime/logger";
@@ -13,6 +13,7 @@ import type { Job } from "bullmq";
 import { Types } from "mongoose";
 import { Registry } from "prom-client";
 import { WorkerMetrics } from "../metrics.ts";
+import { progressReporter } from "../progress.ts";
 import type { AnalysisInput, BackgroundRemovalInput, BackgroundRemover, MetadataAnalyzer } from "../providers.ts";
 import type { ProcessAssetDeps } from "./process-asset.ts";
 
@@ -111,6 +112,7 @@ export class FakeStorage implements ImageStorage {
   readonly name = "local" as const;
   readonly saved: { bytes: Uint8Array; options: SaveOptions }[] = [];
   readonly loaded: string[] = [];
+  readonly removed: string[] = [];
 
   owns(url: string): boolean {
     return url.startsWith("https://media.test/");
@@ -124,6 +126,11 @@ export class FakeStorage implements ImageStorage {
   async save(bytes: Uint8Array, options: SaveOptions): Promise<{ url: string }> {
     this.saved.push({ bytes, options });
     return { url: `${PROCESSED_BASE}${this.saved.length}.png` };
+  }
+
+  async remove(url: string): Promise<boolean> {
+    this.removed.push(url);
+    return true;
   }
 }
 
@@ -160,7 +167,17 @@ export function removerWaitingOnSignal(): FakeRemover {
   );
 }
 
+/** Progress reports as they would reach the sockets' stream. */
+export class FakeProgressStream {
+  readonly emitted: ClientEventJob[] = [];
+  async emit(job: ClientEventJob): Promise<string> {
+    this.emitted.push(clientEventJobSchema.parse(job));
+    return `${this.emitted.length}-0`;
+  }
+}
+
 export interface TestDeps extends ProcessAssetDeps {
+  progressStream: FakeProgressStream;
   repository: FakeAssetRepository;
   storage: FakeStorage;
   remover: FakeRemover;
@@ -171,7 +188,10 @@ export interface TestDeps extends ProcessAssetDeps {
 
 export function makeDeps(overrides: Partial<TestDeps> = {}): TestDeps {
   const registry = overrides.registry ?? new Registry();
+  const progressStream = overrides.progressStream ?? new FakeProgressStream();
   return {
+    progressStream,
+    progress: progressReporter(progressStream),
     repository: new FakeAssetRepository(),
     storage: new FakeStorage(),
     remover: new FakeRemover(),
@@ -207,6 +227,8 @@ export interface FakeJob {
   attemptsStarted: number;
   opts: { attempts: number };
   updates: JobData[];
+  progress: AssetProgressState[];
+  updateProgress(progress: AssetProgressState): Promise<void>;
   delayedTo: { timestamp: number; token: string | undefined }[];
   updateData(data: JobData): Promise<void>;
   moveToDelayed(timestamp: number, token?: string): Promise<void>;
@@ -220,7 +242,11 @@ export function makeJob(init: { id: string; data: JobData; attemptsMade?: number
     attemptsStarted: init.attemptsStarted ?? (init.attemptsMade ?? 0) + 1,
     opts: { attempts: init.attempts ?? 3 },
     updates: [],
+    progress: [],
     delayedTo: [],
+    async updateProgress(progress) {
+      job.progress.push(progress);
+    },
     async updateData(data) {
       job.updates.push(data);
       job.data = data;

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import type { ProgressStage } from "@pipeline/contracts/asset";
 import { assetProcessedFailureSchema, assetProcessedSuccessSchema } from "@pipeline/contracts/events";
 import { PermanentError, TransientError } from "@pipeline/runtime/errors";
 import { DelayedError, UnrecoverableError } from "bullmq";
@@ -360,5 +361,50 @@ describe("finalizeFailure", () => {
     await finalizeFailure(deps, asBullJob(job), "whatever", log);
 
     expect(deps.events.published).toHaveLength(0);
+  });
+});
+
+describe("processAssetJob: progress and deletion", () => {
+  test("reports the four stages in order, on the job and to the owner's sockets, all before the outcome is published", async () => {
+    const deps = makeDeps();
+    const { asset, assetId, job } = firstRun(deps);
+
+    await processAssetJob(deps)(asBullJob(job));
+
+    const stages: ProgressStage[] = ["downloading", "removing_background", "analyzing", "storing"];
+    expect(job.progress.map((p) => p.stage)).toEqual(stages);
+    expect(job.progress.map((p) => p.progress)).toEqual([10, 30, 60, 85]);
+    const sent = deps.progressStream.emitted;
+    expect(sent.map((e) => e.event)).toEqual(stages.map(() => "asset_progress"));
+    expect(sent.every((e) => e.userId === asset.userId.toHexString() && "assetId" in e.payload && e.payload.assetId === assetId)).toBe(true);
+    expect(deps.events.published).toHaveLength(1);
+  });
+
+  test("a report that fails is dropped: the run still completes and publishes its outcome", async () => {
+    const deps = makeDeps();
+    deps.progressStream.emit = async () => {
+      throw new Error("redis down");
+    };
+    const { job } = firstRun(deps);
+
+    expect(await processAssetJob(deps)(asBullJob(job))).toEqual({ status: "active" });
+    expect(deps.events.published).toHaveLength(1);
+  });
+
+  test("an Asset deleted while its run worked: nothing is published and the run's cut-out is removed from storage", async () => {
+    const deps = makeDeps();
+    const { assetId, job } = firstRun(deps);
+    // The owner deletes it while the analyzer runs.
+    deps.analyzer.calls.length = 0;
+    const analyzer = new FakeAnalyzer(async () => {
+      deps.repository.assets.delete(assetId);
+      return METADATA;
+    });
+
+    const result = await processAssetJob({ ...deps, analyzer })(asBullJob(job));
+
+    expect(result).toEqual({ status: "superseded" });
+    expect(deps.events.published).toHaveLength(0);
+    expect(deps.storage.removed).toEqual([`${PROCESSED_BASE}1.png`]);
   });
 });

@@ -1,11 +1,13 @@
-/** /api/assets: upload for analysis, read one, list, retry. Every route acts for the user the gateway vouched for. */
+/** /api/assets: upload for analysis (idempotent with a key), read one, list, retry, archive, delete. Every route acts for the user the gateway vouched for. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { acceptedSchema, assetPageSchema, assetResponseSchema, assetStatusSchema, CATEGORIES } from "@pipeline/contracts/asset";
+import { acceptedSchema, assetPageSchema, assetPatchSchema, assetResponseSchema, assetStatusSchema, CATEGORIES } from "@pipeline/contracts/asset";
 import { HttpError } from "@pipeline/runtime/http";
 import { createMiddleware } from "hono/factory";
 import type { IngestEnv } from "../auth.ts";
+import { IdempotentUploads, REPLAYED_HEADER } from "../idempotency.ts";
 import { sniffImage } from "../image-sniff.ts";
 import { errorResponses, json, openApiApp, SECURITY } from "../openapi.ts";
+import type { AssetRemoval } from "../services/asset-removal.ts";
 import type { AssetsService } from "../services/assets-service.ts";
 
 const listQuerySchema = z.object({
@@ -42,6 +44,20 @@ const requireMultipart = createMiddleware<IngestEnv>(async (c, next) => {
   await next();
 });
 
+/** An optional Idempotency-Key: a retried upload with the same key returns the first answer and creates nothing. */
+const uploadHeadersSchema = z.object({
+  "idempotency-key": z
+    .string()
+    .regex(/^[\x21-\x7e]{1,255}$/, "must be 1-255 visible ASCII characters")
+    .optional()
+    .openapi({
+      param: { name: "idempotency-key", in: "header" },
+      description:
+        "Makes a retried upload safe: the same key from the same user within 24 h returns the first answer (header `Idempotent-Replayed: true`) and creates nothing; with a different image, 422",
+      example: "3f2b6c1e-7d4a-4f7e-9a53-2d8f0c1b9e77",
+    }),
+});
+
 export const analyzeRoute = createRoute({
   method: "post",
   path: "/analyze-queue",
@@ -50,8 +66,8 @@ export const analyzeRoute = createRoute({
   tags: ["assets"],
   security: SECURITY,
   middleware: [requireMultipart] as const,
-  request: { body: { required: true, content: { "multipart/form-data": { schema: uploadFormSchema } } } },
-  responses: { 202: json(acceptedSchema, "Stored and queued"), ...errorResponses(400, 413, 415) },
+  request: { headers: uploadHeadersSchema, body: { required: true, content: { "multipart/form-data": { schema: uploadFormSchema } } } },
+  responses: { 202: json(acceptedSchema, "Stored and queued"), ...errorResponses(400, 409, 413, 415, 422) },
 });
 
 export const listRoute = createRoute({
@@ -87,7 +103,38 @@ export const retryRoute = createRoute({
   responses: { 202: json(acceptedSchema, "Queued again"), ...errorResponses(404, 409) },
 });
 
-export function assetRoutes(deps: { assets: AssetsService; maxImageBytes: number }) {
+export const deleteRoute = createRoute({
+  method: "delete",
+  path: "/{id}",
+  operationId: "deleteAsset",
+  summary: "Delete one of the caller's Assets and its images",
+  description:
+    "A run in progress is cancelled or its result discarded: no `asset_processed` follows. The owner's sockets get `asset_deleted`, their webhooks `asset.deleted`. Repeating it is a 204 again.",
+  tags: ["assets"],
+  security: SECURITY,
+  request: { params: idParams },
+  responses: { 204: { description: "Deleted" }, ...errorResponses(404) },
+});
+
+export const patchRoute = createRoute({
+  method: "patch",
+  path: "/{id}",
+  operationId: "setAssetStatus",
+  summary: "Archive an active Asset, or bring an archived one back",
+  tags: ["assets"],
+  security: SECURITY,
+  request: { params: idParams, body: { required: true, content: { "application/json": { schema: assetPatchSchema } } } },
+  responses: { 200: json(assetResponseSchema, "The Asset"), ...errorResponses(400, 404, 409) },
+});
+
+export interface AssetRoutesDeps {
+  assets: AssetsService;
+  removal: AssetRemoval;
+  idempotency: IdempotentUploads;
+  maxImageBytes: number;
+}
+
+export function assetRoutes(deps: AssetRoutesDeps) {
   const app = openApiApp();
 
   app.openapi(analyzeRoute, async (c) => {
@@ -96,8 +143,12 @@ export function assetRoutes(deps: { assets: AssetsService; maxImageBytes: number
     const bytes = new Uint8Array(await image.arrayBuffer());
     const sniffed = sniffImage(bytes);
     if (!sniffed) throw new HttpError(415, "unsupported_media_type", "image must be a JPEG, PNG or WebP file (checked by its content)");
-    const accepted = await deps.assets.submitUpload({ userId: c.var.user.userId, category, image: bytes, contentType: sniffed.contentType });
-    return c.json(accepted, 202);
+    const upload = () => deps.assets.submitUpload({ userId: c.var.user.userId, category, image: bytes, contentType: sniffed.contentType });
+    const key = c.req.valid("header")["idempotency-key"];
+    if (!key) return c.json(await upload(), 202);
+    const { answer, replayed } = await deps.idempotency.once(c.var.user.userId, key, IdempotentUploads.fingerprint(category, bytes), upload);
+    if (replayed) c.header(REPLAYED_HEADER, "true");
+    return c.json(answer, 202);
   });
 
   app.openapi(listRoute, async (c) => {
@@ -111,6 +162,16 @@ export function assetRoutes(deps: { assets: AssetsService; maxImageBytes: number
   app.openapi(retryRoute, async (c) => {
     const { id } = c.req.valid("param");
     return c.json(await deps.assets.retry(id, c.var.user.userId), 202);
+  });
+
+  app.openapi(deleteRoute, async (c) => {
+    await deps.removal.delete(c.req.valid("param").id, c.var.user.userId);
+    return c.body(null, 204);
+  });
+
+  app.openapi(patchRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    return c.json(await deps.assets.setStatus(id, c.var.user.userId, c.req.valid("json").status), 200);
   });
 
   return app;

@@ -1,6 +1,6 @@
-/** What ingest does for a user: take an upload, read and list their Assets, retry a failed one; never leave an Asset stranded. */
+/** What ingest does for a user: take an upload, read and list their Assets, retry a failed one, archive one; never leave an Asset stranded. */
 import { type AssetDoc, type AssetRepository, canTransition, positionOf, toAssetResponse } from "@pipeline/assets";
-import type { Accepted, AssetPage, AssetResponse, AssetStatus, Category } from "@pipeline/contracts/asset";
+import type { Accepted, AssetPage, AssetPatch, AssetResponse, AssetStatus, Category } from "@pipeline/contracts/asset";
 import { aiJobIdFor } from "@pipeline/contracts/jobs";
 import { HttpError } from "@pipeline/runtime/http";
 import type { Logger } from "@pipeline/runtime/logger";
@@ -27,8 +27,8 @@ export interface ListInput {
 }
 
 /** What the service needs of the repository and the producer (in-memory fakes stand in for them in unit tests). */
-export type AssetStore = Pick<AssetRepository, "createProcessing" | "findOwned" | "findById" | "list" | "reopenFailed" | "markFailed">;
-export type JobQueue = Pick<AiJobProducer, "enqueue" | "removeFinished">;
+export type AssetStore = Pick<AssetRepository, "createProcessing" | "findOwned" | "findById" | "list" | "reopenFailed" | "markFailed" | "setArchived">;
+export type JobQueue = Pick<AiJobProducer, "enqueue" | "removeFinished" | "progressOf">;
 
 export class AssetsService {
   constructor(
@@ -51,7 +51,19 @@ export class AssetsService {
   async get(assetId: string, userId: string): Promise<AssetResponse> {
     const asset = await this.repository.findOwned(assetId, userId);
     if (!asset) throw new HttpError(404, "not_found", "asset not found");
-    return toAssetResponse(asset);
+    const response = toAssetResponse(asset);
+    if (asset.status !== "processing" || !asset.processingJobId) return response;
+    const progress = await this.producer.progressOf(asset.processingJobId);
+    return progress ? { ...response, progress } : response;
+  }
+
+  /** PATCH: the owner archives an active Asset or brings an archived one back; any other state is a 409. */
+  async setStatus(assetId: string, userId: string, status: AssetPatch["status"]): Promise<AssetResponse> {
+    const current = await this.repository.findOwned(assetId, userId);
+    if (!current) throw new HttpError(404, "not_found", "asset not found");
+    const changed = await this.repository.setArchived(assetId, userId, status === "archived");
+    if (!changed) throw new HttpError(409, "conflict", `only an active or archived asset can be set ${status}; this one is ${current.status}`);
+    return toAssetResponse(changed);
   }
 
   async list(input: ListInput): Promise<AssetPage> {

@@ -6,7 +6,7 @@ import { comesAfter, listBucketOf, newestFirst } from "@pipeline/assets/list-wal
 import type { AssetDoc } from "@pipeline/assets/model";
 import type { AssetFilter, AssetList, ListQuery, NewAsset } from "@pipeline/assets/repository";
 import { TRANSITIONS, type TransitionName } from "@pipeline/assets/state-machine";
-import type { AssetStatus } from "@pipeline/contracts/asset";
+import type { AssetProgressState, AssetStatus } from "@pipeline/contracts/asset";
 import type { JobData } from "@pipeline/contracts/jobs";
 import type { ImageStorage, SaveOptions } from "@pipeline/storage";
 import { Types } from "mongoose";
@@ -85,6 +85,14 @@ export class FakeAssetStore implements AssetStore {
     return { ...asset };
   }
 
+  async setArchived(id: string, userId: string, archived: boolean): Promise<AssetDoc | null> {
+    const asset = this.assets.get(id);
+    const name = archived ? "archive" : "unarchive";
+    if (!asset || asset.userId.toHexString() !== userId || !allows(name, asset.status)) return null;
+    Object.assign(asset, { status: TRANSITIONS[name].to, updatedAt: new Date() });
+    return { ...asset };
+  }
+
   /** The user's Assets that pass the filter, newest first (createdAt, then id, descending). */
   private matching(filter: AssetFilter): AssetDoc[] {
     return [...this.assets.values()]
@@ -111,6 +119,12 @@ export class FakeStorage implements ImageStorage {
     this.saved.push({ bytes, options });
     return { url: `https://media.test/${options.kind}/${this.saved.length}.jpg` };
   }
+
+  readonly removed: string[] = [];
+  async remove(url: string): Promise<boolean> {
+    this.removed.push(url);
+    return true;
+  }
 }
 
 /** Records what was queued; `failWith` makes the next enqueues throw (Redis down). */
@@ -126,5 +140,11 @@ export class FakeQueue implements JobQueue {
 
   async removeFinished(jobId: string): Promise<void> {
     this.removed.push(jobId);
+  }
+
+  /** Progress reported by runs, by job id. */
+  readonly progress = new Map<string, AssetProgressState>();
+  async progressOf(jobId: string): Promise<AssetProgressState | null> {
+    return this.progress.get(jobId) ?? null;
   }
 }

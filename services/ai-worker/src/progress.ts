@@ -1,0 +1,44 @@
+/**
+ * A run's progress: each stage is recorded on the BullMQ job
+ * (`job.updateProgress`, which GET /api/assets/:id reads) and sent to the
+ * owner's sockets as `asset_progress`, written straight into the sockets'
+ * stream. Reports never hold the run up and may be lost; the run waits for
+ * them (`settled`) before its outcome is recorded, so none follows the final
+ * event in the stream.
+ */
+import { type AssetProgressState, PROGRESS_STAGES, type ProgressStage } from "@pipeline/contracts/asset";
+import type { Logger } from "@pipeline/runtime/logger";
+import type { SocketStreamEmitter } from "@pipeline/runtime/socket-stream";
+
+export interface ProgressTarget {
+  updateProgress(progress: AssetProgressState): Promise<void>;
+}
+
+export interface RunProgress {
+  report(stage: ProgressStage): void;
+  /** Resolves once every report so far is written (or has failed). */
+  settled(): Promise<void>;
+}
+
+export type ProgressReporter = (job: ProgressTarget, run: { assetId: string; userId: string }, log: Logger) => RunProgress;
+
+export function progressReporter(emitter: Pick<SocketStreamEmitter, "emit">): ProgressReporter {
+  return (job, run, log) => {
+    const pending: Promise<unknown>[] = [];
+    const warn = (error: unknown) => log.debug({ err: error }, "progress not reported");
+    return {
+      report(stage) {
+        const state = { stage, progress: PROGRESS_STAGES[stage] };
+        pending.push(
+          job.updateProgress(state).catch(warn),
+          emitter
+            .emit({ userId: run.userId, event: "asset_progress", payload: { assetId: run.assetId, ...state, timestamp: new Date().toISOString() } })
+            .catch(warn),
+        );
+      },
+      async settled() {
+        await Promise.all(pending);
+      },
+    };
+  };
+}
