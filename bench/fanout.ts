@@ -24,6 +24,7 @@ import { Redis } from "ioredis";
 import { Types } from "mongoose";
 import { io, type Socket } from "socket.io-client";
 import { freePort, redisAnswers, spawnService, stopProcess, waitForHttp } from "../scripts/lib/processes.ts";
+import { sharedMongoBase, stopSharedServers } from "../test/helpers/shared-servers.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -70,6 +71,7 @@ async function cleanUp(): Promise<void> {
   for (const socket of sockets) socket.close();
   await publisher?.close().catch(() => undefined);
   await Promise.all(notifiers.map((n) => stopProcess(n.proc, 10_000)));
+  await stopSharedServers();
   let cursor = "0";
   do {
     const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
@@ -101,11 +103,13 @@ try {
   console.log(
     `fan-out: ${SOCKETS} sockets (one user each) over ${REPLICAS} notifier replicas, one event per user, ${RATE > 0 ? `${RATE} events/s` : "all at once"}`,
   );
+  // The notifiers keep webhooks in the database: MONGO_URL's, or the embedded one the tests use.
+  const mongoUrl = process.env.MONGO_URL ?? `${await sharedMongoBase()}/${prefix}`;
   for (let i = 0; i < REPLICAS; i++) {
     const port = await freePort();
     const proc = spawnService(
       "notifier",
-      { JWT_SECRET: secret, REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, PORT: String(port), LOG_LEVEL: "warn" },
+      { JWT_SECRET: secret, REDIS_URL: redisUrl, MONGO_URL: mongoUrl, QUEUE_PREFIX: prefix, PORT: String(port), LOG_LEVEL: "warn" },
       { quiet: true },
     );
     const url = `http://127.0.0.1:${port}`;

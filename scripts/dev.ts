@@ -99,6 +99,8 @@ async function start(): Promise<{ env: Record<string, string>; mongoUrl: string;
   if (!process.env.CORS_ORIGIN) env.CORS_ORIGIN = "*";
   // The web page's "demo user" button (POST /api/dev/token): on in development unless the user set DEV_LOGIN.
   if (!process.env.DEV_LOGIN) env.DEV_LOGIN = "true";
+  // Webhooks to local receivers (plain HTTP, loopback): on in development unless the user set WEBHOOK_ALLOW_PRIVATE.
+  if (!process.env.WEBHOOK_ALLOW_PRIVATE) env.WEBHOOK_ALLOW_PRIVATE = "true";
   if (!process.env.JWT_SECRET) {
     env.JWT_SECRET = DEV_JWT_SECRET;
     console.warn(`\n  dev: JWT_SECRET is not set; using the DEV-ONLY value "${env.JWT_SECRET}". Never use it in production.\n`);

@@ -5,3 +5,4 @@ export * from "./asyncapi.ts";
 export * from "./errors.ts";
 export * from "./events.ts";
 export * from "./jobs.ts";
+export * from "./webhooks.ts";

@@ -1,5 +1,6 @@
 import { baseConfigSchema, jobConfigSchema, jwtConfigSchema, mongoConfigSchema, port } from "@pipeline/runtime/config";
 import { storageConfigSchema } from "@pipeline/storage";
+import { webhookTargetConfigSchema } from "@pipeline/webhooks/config";
 import { z } from "zod";
 
 export const ingestConfigSchema = baseConfigSchema
@@ -7,6 +8,7 @@ export const ingestConfigSchema = baseConfigSchema
   .extend(jobConfigSchema.shape)
   .extend(storageConfigSchema.shape)
   .extend(jwtConfigSchema.shape)
+  .extend(webhookTargetConfigSchema.shape)
   .extend({
     PORT: port(3001),
     /** Secret of the gateway's internal tokens; derived from JWT_SECRET when unset. */

@@ -7,6 +7,7 @@ export function notifierMetrics(registry: Registry) {
   return {
     /** Client events this replica took from BullMQ and broadcast (each counts on exactly one replica). */
     emitted: counter(registry, "client_events_emitted_total", "Client events broadcast by this replica, by event", ["event"]),
+    dropped: counter(registry, "client_events_dropped_total", "Client events about a deleted asset, dropped by this replica, by event", ["event"]),
     /** Outcomes this replica took from BullMQ and broadcast (each outcome counts on exactly one replica). */
     processed: counter(registry, "asset_processed_emitted_total", "asset_processed events broadcast by this replica, by status", ["status"]),
     outcomeLag: histogram(
@@ -18,6 +19,8 @@ export function notifierMetrics(registry: Registry) {
     ),
     connections: counter(registry, "socketio_connections_total", "Sockets accepted by this replica, by whether their session was recovered", ["recovered"]),
     replayed: counter(registry, "socketio_replayed_events_total", "Missed events replayed to recovered sockets"),
+    /** Webhook delivery attempts by outcome: succeeded, retried (failed, retries remain) or failed (no more attempts). */
+    webhookDeliveries: counter(registry, "webhook_deliveries_total", "Webhook delivery attempts by this replica, by outcome", ["outcome"]),
   };
 }
 export type NotifierMetrics = ReturnType<typeof notifierMetrics>;

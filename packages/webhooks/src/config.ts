@@ -1,0 +1,7 @@
+/** The webhook settings ingest (registration) and the notifier (delivery) share. */
+import { z } from "zod";
+
+export const webhookTargetConfigSchema = z.object({
+  /** Development and tests only: allow plain-HTTP targets and private, loopback and other non-public addresses. */
+  WEBHOOK_ALLOW_PRIVATE: z.stringbool().default(false),
+});
