@@ -7,6 +7,7 @@ import { type ClientEventJob, clientEventJobSchema } from "@pipeline/contracts/e
 import { OUTCOME_JOB_OPTIONS, OUTCOME_QUEUE } from "@pipeline/contracts/jobs";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
+import { jobTraceOptions } from "./tracing.ts";
 
 export class ClientEventPublisher {
   readonly queue: Queue<ClientEventJob>;
@@ -18,7 +19,7 @@ export class ClientEventPublisher {
   /** Queues one event for a user's sockets. `jobId` makes publishing the same event twice a no-op. */
   async publish(job: ClientEventJob, jobId: string): Promise<void> {
     const valid = clientEventJobSchema.parse(job);
-    await this.queue.add(valid.event, valid, { ...OUTCOME_JOB_OPTIONS, jobId });
+    await this.queue.add(valid.event, valid, { ...OUTCOME_JOB_OPTIONS, jobId, ...jobTraceOptions() });
   }
 
   /** Queues many events at once (benchmarks, tests). */

@@ -4,6 +4,7 @@
  * hands back the rest.
  */
 import { AI_QUEUE, type JobData } from "@pipeline/contracts/jobs";
+import { tracedProcessor } from "@pipeline/runtime/tracing";
 import { Job, QueueEvents, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { finalizeFailure, type ProcessAssetDeps, processAssetJob } from "./jobs/process-asset.ts";
@@ -19,7 +20,7 @@ export interface AiWorkerOptions {
 
 export function createAiWorker(options: AiWorkerOptions, deps: Omit<ProcessAssetDeps, "shutdownSignal">) {
   const shutdown = new AbortController();
-  const worker = new Worker<JobData>(AI_QUEUE, processAssetJob({ ...deps, shutdownSignal: shutdown.signal }), {
+  const worker = new Worker<JobData>(AI_QUEUE, tracedProcessor(AI_QUEUE, processAssetJob({ ...deps, shutdownSignal: shutdown.signal })), {
     connection: options.connection,
     prefix: options.prefix,
     concurrency: options.concurrency,
