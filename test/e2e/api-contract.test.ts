@@ -61,7 +61,10 @@ describe("OpenAPI document", () => {
       logger: createLogger("contract-test", "silent"),
       metrics: createMetrics("contract-test"),
       assets: {} as never,
+      removal: {} as never,
+      idempotency: {} as never,
       jobs: {} as never,
+      webhooks: {} as never,
       internalSecret: "contract-test-secret-0123456789",
       maxImageBytes: 1,
       readiness: {},
@@ -155,7 +158,7 @@ describe("AsyncAPI document", () => {
     expect(asyncApi.asyncapi).toBe("3.0.0");
     expect(asyncApi.channels.userRoom.address).toBe("user:{userId}");
     const names = new Set(Object.values(asyncApi.channels.userRoom.messages as Record<string, { name: string }>).map((message) => message.name));
-    expect([...names].sort()).toEqual(["asset_processed", "session", "session_expired"]);
+    expect([...names].sort()).toEqual(["asset_deleted", "asset_processed", "asset_progress", "session", "session_expired"]);
   });
 });
 

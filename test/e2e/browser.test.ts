@@ -11,10 +11,14 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { AI_QUEUE } from "@pipeline/contracts/jobs";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { ROOT } from "../../scripts/lib/processes.ts";
+import { upload } from "../helpers/api.ts";
 import { productPhoto } from "../helpers/images.ts";
+import { waitForStatus } from "../helpers/outcomes.ts";
 import { Stack } from "../helpers/stack.ts";
+import { newUserId, tokenFor } from "../helpers/tokens.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const INSTALL = "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium";
@@ -32,6 +36,7 @@ const CHROMIUM_ARGS = [
 import { DEMO_USER_ID } from "@pipeline/runtime/auth";
 
 const SCREENSHOT = join(ROOT, "test-artifacts", "browser.png");
+const DASHBOARD_SCREENSHOT = join(ROOT, "test-artifacts", "admin-queues.png");
 
 function requireChromium(): void {
   if (!existsSync(CHROMIUM)) {
@@ -170,4 +175,54 @@ describe("the web page in Chromium", () => {
     expect((await fetch(`${plain.url}/api/dev/token`, { method: "POST" })).status).toBe(404);
     expect(await (await fetch(`${plain.url}/config.json`)).json()).toMatchObject({ devLogin: false });
   }, 30_000);
+});
+
+describe("the queue dashboard in Chromium", () => {
+  test("an admin's session cookie opens /admin/queues: the board lists every queue, read-only, all from the gateway", async () => {
+    requireChromium();
+    // A failed job for the board to show: an upload whose bytes cannot be decoded.
+    const owner = await tokenFor(newUserId());
+    const broken = (await productPhoto({ format: "png", size: 240 })).slice(0, 64);
+    const accepted = await upload(stack.gatewayUrl, owner, { image: broken, category: "other" });
+    expect(accepted.status).toBe(202);
+    const { assetId: failedAssetId, jobId: failedJobId } = (await accepted.json()) as { assetId: string; jobId: string };
+    await waitForStatus(stack.gatewayUrl, owner, failedAssetId, "failed");
+
+    const dashboard = await context.newPage();
+    const errors: string[] = [];
+    const seen: string[] = [];
+    dashboard.on("request", (request) => seen.push(request.url()));
+    dashboard.on("pageerror", (error) => errors.push(`pageerror: ${error.message}`));
+    dashboard.on("console", (message) => {
+      if (message.type() === "error") errors.push(`console: ${message.text()} (${message.location().url})`);
+    });
+    // Without the cookie: 401.
+    expect((await context.request.get(`${stack.gatewayUrl}/admin/queues`)).status()).toBe(401);
+    // The context's request API shares the browser's cookie jar: the admin's bearer buys the session cookie.
+    const admin = await tokenFor(newUserId(), { role: "admin" });
+    const session = await context.request.post(`${stack.gatewayUrl}/api/admin/session`, { headers: { authorization: `Bearer ${admin}` } });
+    expect(session.status()).toBe(200);
+    const [cookie] = (await context.cookies(`${stack.gatewayUrl}/admin/queues`)).filter((c) => c.name === "admin_session");
+    expect(cookie).toMatchObject({ path: "/admin", httpOnly: true, sameSite: "Strict" });
+
+    const response = await dashboard.goto(`${stack.gatewayUrl}/admin/queues`);
+    expect(response?.status()).toBe(200);
+    for (const name of ["ai-processing", "asset-outcomes", "webhook-deliveries"]) {
+      await dashboard.getByText(name, { exact: true }).first().waitFor({ timeout: 15_000 });
+    }
+    await dashboard.waitForLoadState("networkidle");
+    mkdirSync(join(ROOT, "test-artifacts"), { recursive: true });
+    await dashboard.screenshot({ path: DASHBOARD_SCREENSHOT, fullPage: true });
+    console.log(`queue dashboard screenshot: ${DASHBOARD_SCREENSHOT}`);
+
+    // Read-only: the failed job is listed without the Retry all and Clean all buttons (and job actions) a writable board shows.
+    await dashboard.goto(`${stack.gatewayUrl}/admin/queues/queue/${AI_QUEUE}?status=failed`);
+    await dashboard.getByText(failedJobId).first().waitFor({ timeout: 15_000 });
+    expect(await dashboard.getByRole("button", { name: /retry|clean|remove|promote|pause|empty|add job/i }).count()).toBe(0);
+
+    const foreign = seen.filter((url) => !/^(data:|blob:|https?:\/\/127\.0\.0\.1:\d+\/)/.test(url));
+    expect(foreign).toEqual([]);
+    expect(errors).toEqual([]);
+    await dashboard.close();
+  }, 60_000);
 });

@@ -315,12 +315,13 @@ describe("dead-letter routes for operators", () => {
 });
 
 describe("operators' view", () => {
-  test("the worker's /metrics counts jobs by outcome, the backlog by state and time per stage", async () => {
+  test("the worker's /metrics counts jobs by outcome and time per stage; ingest's, the backlog by state", async () => {
     const metrics = await (await fetch(`${stack.get("ai-worker").url}/metrics`)).text();
     expect(metrics).toMatch(/ai_jobs_total\{[^}]*outcome="completed"[^}]*\} [1-9]/);
     expect(metrics).toMatch(/ai_jobs_total\{[^}]*outcome="failed"[^}]*\} [1-9]/);
-    expect(metrics).toMatch(/ai_queue_jobs\{[^}]*state="failed"[^}]*\} [1-9]/);
     expect(metrics).toContain('stage="analysis"');
+    const backlog = await (await fetch(`${stack.get("ingest").url}/metrics`)).text();
+    expect(backlog).toMatch(/queue_jobs\{[^}]*queue="ai-processing"[^}]*state="failed"[^}]*\} [1-9]/);
     const ready = await (await fetch(`${stack.get("ai-worker").url}/readyz`)).json();
     expect(ready.checks).toEqual({ mongo: true, redis: true, worker: true });
   });

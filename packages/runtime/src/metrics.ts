@@ -1,5 +1,5 @@
 /** Prometheus metrics: one registry per service with process defaults and HTTP timings. */
-import type { Hono, MiddlewareHandler } from "hono";
+import type { Context, Env, Hono, MiddlewareHandler } from "hono";
 import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
 
 export function createMetrics(service: string): Registry {
@@ -11,12 +11,21 @@ export function createMetrics(service: string): Registry {
   return registry;
 }
 
-export function metricsRoute(app: Hono<any>, registry: Registry): void {
+export function metricsRoute<E extends Env>(app: Hono<E>, registry: Registry): void {
   app.get("/metrics", async (c) => c.text(await registry.metrics(), 200, { "content-type": registry.contentType }));
 }
 
+export interface HttpMetricsOptions {
+  /**
+   * The `route` label of a request (default: the pattern Hono matched). It must
+   * come from a bounded set (a pattern, a fixed fallback), never the raw path.
+   */
+  routeOf?: (c: Context) => string;
+}
+
 /** Request count and duration by method, route pattern and status. */
-export function httpMetrics(registry: Registry): MiddlewareHandler {
+export function httpMetrics(registry: Registry, options: HttpMetricsOptions = {}): MiddlewareHandler {
+  const routeOf = options.routeOf ?? ((c: Context) => c.req.routePath);
   const duration = new Histogram({
     name: "http_request_duration_seconds",
     help: "HTTP request duration",
@@ -27,7 +36,7 @@ export function httpMetrics(registry: Registry): MiddlewareHandler {
   return async (c, next) => {
     const end = duration.startTimer();
     await next();
-    end({ method: c.req.method, route: c.req.routePath, status: String(c.res.status) });
+    end({ method: c.req.method, route: routeOf(c), status: String(c.res.status) });
   };
 }
 

@@ -1,4 +1,4 @@
-/** Ingest trusts only the gateway: every /api request carries the gateway's short-lived internal token. */
+/** Ingest trusts only the gateway: every /api and /admin request carries the gateway's short-lived internal token. */
 import { AuthError, type AuthUser, VerifiedTokens, verifyInternalToken } from "@pipeline/runtime/auth";
 import { HttpError } from "@pipeline/runtime/http";
 import { createMiddleware } from "hono/factory";
@@ -25,3 +25,9 @@ export function requireGateway(secret: string) {
     await next();
   });
 }
+
+/** After requireGateway: the user the gateway vouches for must have the admin role (the admin API and the queue dashboard). */
+export const requireAdmin = createMiddleware<IngestEnv>(async (c, next) => {
+  if (!c.var.user.isAdmin) throw new HttpError(403, "forbidden", "admin role required");
+  await next();
+});

@@ -8,6 +8,7 @@
  * - `/api/asyncapi.json`: AsyncAPI 3.0 of the socket events, generated from
  *   the typed client-event map (`@pipeline/contracts/asyncapi`).
  */
+import { adminSessionSchema } from "@pipeline/contracts/admin";
 import { asyncApiDocument } from "@pipeline/contracts/asyncapi";
 import { DependencyError } from "@pipeline/runtime/http";
 import type { Logger } from "@pipeline/runtime/logger";
@@ -46,6 +47,27 @@ const GATEWAY_PATHS = {
         },
         "503": errorResponse("Not ready: the message names what is not"),
       },
+    },
+  },
+  "/api/admin/session": {
+    post: {
+      operationId: "openAdminSession",
+      summary: "An admin's bearer buys a short-lived cookie for the queue dashboard at /admin/queues",
+      description: "Sets `admin_session` (HttpOnly, SameSite=Strict, Path=/admin, 15 minutes, never past the token's own expiry); only /admin accepts it.",
+      tags: ["admin"],
+      security: [{ bearer: [] }],
+      responses: {
+        "200": { description: "Cookie set", content: { "application/json": { schema: jsonSchema(adminSessionSchema) } } },
+        "401": errorResponse("No, invalid or expired token"),
+        "403": errorResponse("Not an admin"),
+      },
+    },
+    delete: {
+      operationId: "closeAdminSession",
+      summary: "Clears the dashboard cookie",
+      tags: ["admin"],
+      security: [{ bearer: [] }],
+      responses: { "204": { description: "Cleared" }, "401": errorResponse("No, invalid or expired token") },
     },
   },
   "/media/{name}": {
@@ -114,5 +136,7 @@ export function openApiRoutes(options: { ingestUrl: string; notifierPublicUrl: s
     app,
     /** Fetches the document ahead of the first request, so it is there even if ingest is down later. */
     prefetch: () => load().catch((error) => options.logger.debug({ err: (error as Error).message }, "openapi document not fetched yet")),
+    /** The document's paths (`/api/assets/{id}`, …), for the metrics' route label. */
+    paths: async () => Object.keys((await load()).paths),
   };
 }

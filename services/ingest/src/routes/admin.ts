@@ -1,9 +1,17 @@
-/** /api/admin: the dead-letter set for operators (admin role only). */
+/** /api/admin (admin role only): the dead-letter set, bulk retry of failed jobs, and each queue's counts, workers, pause and concurrency. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { jobListSchema, jobRetriedSchema, jobStateSchema } from "@pipeline/contracts/admin";
-import { HttpError } from "@pipeline/runtime/http";
-import { createMiddleware } from "hono/factory";
-import type { IngestEnv } from "../auth.ts";
+import {
+  jobListSchema,
+  jobRetriedSchema,
+  jobStateSchema,
+  queueConcurrencySchema,
+  queueListSchema,
+  queueStatusSchema,
+  RETRY_FAILED_DEFAULT_LIMIT,
+  RETRY_FAILED_MAX_LIMIT,
+  retriedFailedSchema,
+} from "@pipeline/contracts/admin";
+import { requireAdmin } from "../auth.ts";
 import { errorResponses, json, openApiApp, SECURITY } from "../openapi.ts";
 import type { JobsService } from "../services/jobs-service.ts";
 
@@ -13,9 +21,22 @@ const listQuerySchema = z.object({
   offset: z.coerce.number().int().min(0).default(0),
 });
 
-const requireAdmin = createMiddleware<IngestEnv>(async (c, next) => {
-  if (!c.var.user.isAdmin) throw new HttpError(403, "forbidden", "admin role required");
-  await next();
+/** An unknown queue name is 404 (so the parameter is a plain string). */
+const queueParams = z.object({
+  name: z
+    .string()
+    .openapi({ param: { name: "name", in: "path" }, description: "ai-processing, asset-outcomes or webhook-deliveries", example: "ai-processing" }),
+});
+
+const retryFailedQuerySchema = z.object({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(RETRY_FAILED_MAX_LIMIT)
+    .default(RETRY_FAILED_DEFAULT_LIMIT)
+    .openapi({ description: `Failed jobs looked at, at most (default ${RETRY_FAILED_DEFAULT_LIMIT}, at most ${RETRY_FAILED_MAX_LIMIT})` }),
+  queue: z.string().optional().openapi({ description: "Only this queue (default: every queue, ai-processing first)" }),
 });
 
 export const listJobsRoute = createRoute({
@@ -40,6 +61,60 @@ export const retryJobRoute = createRoute({
   responses: { 202: json(jobRetriedSchema, "Queued again"), ...errorResponses(403, 404, 409) },
 });
 
+export const retryFailedRoute = createRoute({
+  method: "post",
+  path: "/jobs/retry-failed",
+  operationId: "retryFailedJobs",
+  summary: "Retry failed jobs in bulk (admin): AI jobs through their failed Asset, others as they are",
+  tags: ["admin"],
+  security: SECURITY,
+  request: { query: retryFailedQuerySchema },
+  responses: { 200: json(retriedFailedSchema, "How many were retried, skipped, and are still failed"), ...errorResponses(400, 403, 404) },
+});
+
+export const listQueuesRoute = createRoute({
+  method: "get",
+  path: "/queues",
+  operationId: "listQueues",
+  summary: "Every queue (admin): job counts per state, connected workers, paused, global concurrency",
+  tags: ["admin"],
+  security: SECURITY,
+  responses: { 200: json(queueListSchema, "The queues"), ...errorResponses(403) },
+});
+
+export const pauseQueueRoute = createRoute({
+  method: "post",
+  path: "/queues/{name}/pause",
+  operationId: "pauseQueue",
+  summary: "Pause a queue (admin): workers take none of its jobs until resumed; jobs in flight finish",
+  tags: ["admin"],
+  security: SECURITY,
+  request: { params: queueParams },
+  responses: { 200: json(queueStatusSchema, "The queue, paused"), ...errorResponses(403, 404) },
+});
+
+export const resumeQueueRoute = createRoute({
+  method: "post",
+  path: "/queues/{name}/resume",
+  operationId: "resumeQueue",
+  summary: "Resume a paused queue (admin)",
+  tags: ["admin"],
+  security: SECURITY,
+  request: { params: queueParams },
+  responses: { 200: json(queueStatusSchema, "The queue, running"), ...errorResponses(403, 404) },
+});
+
+export const queueConcurrencyRoute = createRoute({
+  method: "put",
+  path: "/queues/{name}/concurrency",
+  operationId: "setQueueConcurrency",
+  summary: "Cap a queue's jobs in flight across all its workers (admin; BullMQ global concurrency), or lift the cap with null",
+  tags: ["admin"],
+  security: SECURITY,
+  request: { params: queueParams, body: { required: true, content: { "application/json": { schema: queueConcurrencySchema } } } },
+  responses: { 200: json(queueStatusSchema, "The queue with its new cap"), ...errorResponses(400, 403, 404) },
+});
+
 export function adminRoutes(deps: { jobs: JobsService }) {
   const app = openApiApp();
   app.use("*", requireAdmin);
@@ -50,6 +125,16 @@ export function adminRoutes(deps: { jobs: JobsService }) {
   });
 
   app.openapi(retryJobRoute, async (c) => c.json(await deps.jobs.retry(c.req.valid("param").id), 202));
+
+  app.openapi(retryFailedRoute, async (c) => {
+    const { limit, queue } = c.req.valid("query");
+    return c.json(await deps.jobs.retryFailed(limit, queue), 200);
+  });
+
+  app.openapi(listQueuesRoute, async (c) => c.json({ queues: await deps.jobs.statuses() }, 200));
+  app.openapi(pauseQueueRoute, async (c) => c.json(await deps.jobs.pause(c.req.valid("param").name), 200));
+  app.openapi(resumeQueueRoute, async (c) => c.json(await deps.jobs.resume(c.req.valid("param").name), 200));
+  app.openapi(queueConcurrencyRoute, async (c) => c.json(await deps.jobs.setConcurrency(c.req.valid("param").name, c.req.valid("json").concurrency), 200));
 
   return app;
 }
