@@ -1,16 +1,20 @@
 /** The public edge: CORS, health, metrics, media, the API documents and reference, and the authenticated, rate-limited /api forwarded to ingest. */
-import { HttpError, healthRoutes, jsonErrors, parseCorsOrigins, type ReadinessCheck, requestLog } from "@pipeline/runtime/http";
+import { healthRoutes, jsonErrors, parseCorsOrigins, type ReadinessCheck, requestLog } from "@pipeline/runtime/http";
 import type { Logger } from "@pipeline/runtime/logger";
 import { httpMetrics, metricsRoute } from "@pipeline/runtime/metrics";
+import type { RedisClient } from "@pipeline/runtime/redis";
+import { traceRequests } from "@pipeline/runtime/tracing";
 import type { LocalStorage } from "@pipeline/storage";
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
-import type { Redis } from "ioredis";
 import type { Registry } from "prom-client";
 import { authenticate, type GatewayEnv } from "./middleware/auth.ts";
-import { rateLimit } from "./middleware/rate-limit.ts";
+import { guardBody } from "./middleware/body-guard.ts";
+import { ipRateLimit, RateLimiter, userRateLimit } from "./middleware/rate-limit.ts";
+import { apiRouteOf } from "./route-patterns.ts";
+import { adminProxy } from "./routes/admin-proxy.ts";
+import { AdminSessions, adminSessionRoutes } from "./routes/admin-session.ts";
 import { docsRoutes } from "./routes/docs.ts";
 import { mediaRoutes } from "./routes/media.ts";
 import { openApiRoutes } from "./routes/openapi.ts";
@@ -20,13 +24,18 @@ import { type WebPageOptions, webRoutes } from "./routes/web.ts";
 export interface GatewayDeps {
   logger: Logger;
   metrics: Registry;
-  redis: Redis;
+  redis: RedisClient;
   localStorage: LocalStorage | null;
   jwtSecret: string;
   internalSecret: string;
   ingestUrl: string;
   upstreamTimeoutMs: number;
   rateLimitPerMinute: number;
+  uploadRateLimitPerMinute: number;
+  /** Requests without a valid token, per client IP. */
+  ipRateLimitPerMinute: number;
+  /** TRUST_PROXY_HOPS: proxies of ours in front, whose X-Forwarded-For entries are believed. */
+  trustProxyHops: number;
   keyPrefix: string;
   maxBodyBytes: number;
   /** CORS_ORIGIN: comma-separated origins, or *; undefined sends no CORS headers. */
@@ -41,7 +50,9 @@ export interface GatewayDeps {
 
 export function createGatewayApp(deps: GatewayDeps) {
   const app = new Hono<GatewayEnv>();
-  app.use(requestId(), requestLog(deps.logger), httpMetrics(deps.metrics));
+  const routeOf = apiRouteOf(() => documents.paths());
+  // Tracing first, so every log line of the request carries its trace id.
+  app.use(traceRequests(routeOf), requestId(), requestLog(deps.logger), httpMetrics(deps.metrics, { routeOf }));
   // Before authentication, so a preflight (OPTIONS, never with a token) is answered 204 with the headers.
   if (deps.corsOrigin) app.use(corsFor(deps.corsOrigin));
   jsonErrors(app, deps.logger);
@@ -53,18 +64,22 @@ export function createGatewayApp(deps: GatewayDeps) {
   app.route("/docs", docsRoutes());
   if (deps.localStorage) app.route("/media", mediaRoutes(deps.localStorage));
   if (deps.web) app.route("/", webRoutes({ ...deps.web, jwtSecret: deps.jwtSecret, logger: deps.logger }));
+  const limiter = new RateLimiter(deps.redis, { keyPrefix: deps.keyPrefix, logger: deps.logger });
   app.use(
     "/api/*",
-    authenticate(deps.jwtSecret),
-    rateLimit(deps.redis, { perMinute: deps.rateLimitPerMinute, keyPrefix: deps.keyPrefix, logger: deps.logger }),
-    bodyLimit({
-      maxSize: deps.maxBodyBytes,
-      onError: () => {
-        throw new HttpError(413, "payload_too_large", `request body is larger than ${deps.maxBodyBytes} bytes`);
-      },
-    }),
+    // A refused token counts against the client IP's budget: a flood of bad tokens gets 429.
+    authenticate(deps.jwtSecret, { onRefused: ipRateLimit(limiter, { perMinute: deps.ipRateLimitPerMinute, trustProxyHops: deps.trustProxyHops }) }),
+    userRateLimit(limiter, { uploadsPerMinute: deps.uploadRateLimitPerMinute, perMinute: deps.rateLimitPerMinute }),
+    // Streamed and counted, never buffered: the proxy forwards the guarded body (middleware/body-guard.ts).
+    guardBody({ maxBytes: deps.maxBodyBytes }),
   );
+  // The queue dashboard: an admin's bearer buys a cookie that only /admin accepts; /admin is forwarded to ingest for admins.
+  const adminSessions = new AdminSessions(deps.jwtSecret, deps.web?.publicUrl);
+  app.route("/api/admin/session", adminSessionRoutes(adminSessions));
   app.all("/api/*", forwardToIngest({ ingestUrl: deps.ingestUrl, internalSecret: deps.internalSecret, timeoutMs: deps.upstreamTimeoutMs }));
+  const toIngest = forwardToIngest({ ingestUrl: deps.ingestUrl, internalSecret: deps.internalSecret, timeoutMs: deps.upstreamTimeoutMs });
+  const onRefused = ipRateLimit(limiter, { perMinute: deps.ipRateLimitPerMinute, trustProxyHops: deps.trustProxyHops });
+  app.route("/admin", adminProxy({ sessions: adminSessions, jwtSecret: deps.jwtSecret, forward: toIngest, onRefused }));
   return app;
 }
 
@@ -73,8 +88,8 @@ export function corsFor(setting: string) {
   return cors({
     origin: parseCorsOrigins(setting),
     allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-    allowHeaders: ["Authorization", "Content-Type", "Accept", "X-Request-Id"],
-    exposeHeaders: ["RateLimit-Limit", "RateLimit-Remaining", "Retry-After", "X-Request-Id"],
+    allowHeaders: ["Authorization", "Content-Type", "Accept", "X-Request-Id", "Idempotency-Key"],
+    exposeHeaders: ["RateLimit-Limit", "RateLimit-Remaining", "Retry-After", "X-Request-Id", "Idempotent-Replayed"],
     maxAge: 600,
   });
 }

@@ -6,6 +6,7 @@ import { exitOnStartupError, handleShutdown } from "@pipeline/runtime/lifecycle"
 import { createLogger } from "@pipeline/runtime/logger";
 import { createMetrics } from "@pipeline/runtime/metrics";
 import { redisConnection, redisIsUp } from "@pipeline/runtime/redis";
+import { initTracing, shutdownTracing } from "@pipeline/runtime/tracing";
 import { createStorage, LocalStorage } from "@pipeline/storage";
 import { createGatewayApp } from "./app.ts";
 import { gatewayConfigSchema } from "./config.ts";
@@ -14,9 +15,10 @@ import { defaultNotifierPublicUrl } from "./routes/web.ts";
 const logger = createLogger("gateway");
 try {
   const config = loadConfig(gatewayConfigSchema);
+  await initTracing("gateway");
   logger.level = config.LOG_LEVEL;
   const storage = createStorage(config);
-  const redis = redisConnection(config.REDIS_URL, "producer");
+  const redis = redisConnection(config, "producer");
   redis.on("error", (error) => logger.warn({ err: error.message }, "redis error"));
   const ingestReady = async () => (await fetch(`${config.INGEST_URL}/readyz`, { signal: AbortSignal.timeout(2000) })).ok;
 
@@ -24,6 +26,7 @@ try {
   const { isShuttingDown } = handleShutdown(logger, config.SHUTDOWN_TIMEOUT_MS, [
     { name: "http", close: () => server?.stop(false) },
     { name: "redis", close: () => redis.quit() },
+    { name: "tracing", close: () => shutdownTracing() },
   ]);
   const notifierPublicUrl = config.NOTIFIER_PUBLIC_URL ?? defaultNotifierPublicUrl(config.PUBLIC_URL);
   const app = createGatewayApp({
@@ -36,6 +39,9 @@ try {
     ingestUrl: config.INGEST_URL,
     upstreamTimeoutMs: config.UPSTREAM_TIMEOUT_MS,
     rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
+    uploadRateLimitPerMinute: config.UPLOAD_RATE_LIMIT_PER_MINUTE,
+    ipRateLimitPerMinute: config.IP_RATE_LIMIT_PER_MINUTE,
+    trustProxyHops: config.TRUST_PROXY_HOPS,
     keyPrefix: config.QUEUE_PREFIX,
     maxBodyBytes: config.MAX_BODY_BYTES,
     corsOrigin: config.CORS_ORIGIN,
@@ -48,8 +54,17 @@ try {
       devLogin: config.DEV_LOGIN,
     },
   });
-  // Idle timeout above UPSTREAM_TIMEOUT_MS's default, so a client waiting on a slow ingest gets the gateway's 503, not a reset.
-  server = Bun.serve({ port: config.PORT, fetch: app.fetch, maxRequestBodySize: config.MAX_BODY_BYTES + 1024 * 1024, idleTimeout: 120 });
+  server = Bun.serve({
+    port: config.PORT,
+    fetch: app.fetch,
+    // Bun's own backstop, past the app's MAX_BODY_BYTES (which answers the JSON 413 first): a body beyond it is cut
+    // by Bun itself, chunked or not, so no code path can be made to read an unbounded body.
+    maxRequestBodySize: config.MAX_BODY_BYTES + 1024 * 1024,
+    // Idle keep-alive connections, and slow headers after a connection's first request, close after this (the first
+    // request's headers have Bun's fixed 10 s; headers over 16 KiB are Bun's 431). A forwarded API request gets
+    // UPSTREAM_TIMEOUT_MS instead, from the proxy (server.timeout()).
+    idleTimeout: config.IDLE_TIMEOUT_S,
+  });
   logger.info({ port: server.port, ingest: config.INGEST_URL }, "gateway listening");
   if (config.DEV_LOGIN) logger.warn("DEV_LOGIN is on: POST /api/dev/token gives anyone a demo user's token (development only)");
 } catch (error) {

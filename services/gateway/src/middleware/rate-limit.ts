@@ -1,37 +1,82 @@
 /**
- * Per-user fixed-window rate limit kept in Redis, so every gateway replica
- * counts against the same budget. If Redis is down the limit is skipped:
- * limiting must not take the API down with it.
+ * Fixed-window rate limits kept in Redis, so every gateway replica counts
+ * against the same budgets:
+ * - per user, uploads (`POST /api/assets/analyze-queue`,
+ *   UPLOAD_RATE_LIMIT_PER_MINUTE) and everything else (RATE_LIMIT_PER_MINUTE)
+ *   apart, so a burst of uploads does not lock a user out of reading, and
+ *   reads do not eat the upload budget;
+ * - per client IP, requests without a valid token (IP_RATE_LIMIT_PER_MINUTE),
+ *   counted by authentication when it refuses one, so a flood of bad tokens
+ *   is 429 once the budget is spent.
+ * If Redis is down the limits are skipped: limiting must not take the API
+ * down with it.
  */
 import { HttpError } from "@pipeline/runtime/http";
 import type { Logger } from "@pipeline/runtime/logger";
+import type { RedisClient } from "@pipeline/runtime/redis";
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { Redis } from "ioredis";
 import type { GatewayEnv } from "./auth.ts";
+import { clientIp, ipLimitKey } from "./client-ip.ts";
 
 const WINDOW_MS = 60_000;
 
-export function rateLimit(redis: Redis, options: { perMinute: number; keyPrefix: string; logger: Logger }) {
-  return createMiddleware<GatewayEnv>(async (c, next) => {
+export interface Budget {
+  /** Part of the Redis key: budgets never share a counter. */
+  name: "upload" | "user" | "ip";
+  perMinute: number;
+}
+
+export class RateLimiter {
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly options: { keyPrefix: string; logger: Logger },
+  ) {}
+
+  /** Counts one request of `subject` against `budget`, sets the RateLimit headers, and throws 429 (with Retry-After) past the budget. */
+  async take(c: Context, budget: Budget, subject: string): Promise<void> {
     const window = Math.floor(Date.now() / WINDOW_MS);
-    const key = `${options.keyPrefix}:ratelimit:${c.var.user.userId}:${window}`;
-    let used: number | undefined;
+    const key = `${this.options.keyPrefix}:ratelimit:${budget.name}:${subject}:${window}`;
+    let used: number;
     try {
-      const replies = await redis.multi().incr(key).pexpire(key, WINDOW_MS).exec();
+      const replies = await this.redis.multi().incr(key).pexpire(key, WINDOW_MS).exec();
       used = Number(replies?.[0]?.[1]);
     } catch (error) {
-      options.logger.warn({ err: (error as Error).message }, "rate limit skipped: redis unavailable");
+      this.options.logger.warn({ err: (error as Error).message, budget: budget.name }, "rate limit skipped: redis unavailable");
+      return;
     }
-    if (used !== undefined) {
-      const remaining = Math.max(0, options.perMinute - used);
-      c.header("RateLimit-Limit", String(options.perMinute));
-      c.header("RateLimit-Remaining", String(remaining));
-      if (used > options.perMinute) {
-        const retryAfter = Math.ceil(((window + 1) * WINDOW_MS - Date.now()) / 1000);
-        c.header("Retry-After", String(retryAfter));
-        throw new HttpError(429, "rate_limited", `too many requests; at most ${options.perMinute} per minute, retry in ${retryAfter} s`);
-      }
+    if (!Number.isFinite(used)) return;
+    c.header("RateLimit-Limit", String(budget.perMinute));
+    c.header("RateLimit-Remaining", String(Math.max(0, budget.perMinute - used)));
+    if (used > budget.perMinute) {
+      const retryAfter = Math.max(1, Math.ceil(((window + 1) * WINDOW_MS - Date.now()) / 1000));
+      c.header("Retry-After", String(retryAfter));
+      throw new HttpError(429, "rate_limited", `too many ${DESCRIPTIONS[budget.name]}; at most ${budget.perMinute} per minute, retry in ${retryAfter} s`);
     }
+  }
+}
+
+const DESCRIPTIONS: Record<Budget["name"], string> = {
+  upload: "uploads",
+  user: "requests",
+  ip: "requests without a valid token from this address",
+};
+
+/** The upload route, which has its own budget. */
+export const isUpload = (c: Context) => c.req.method === "POST" && c.req.path === "/api/assets/analyze-queue";
+
+/** After authentication: the user's upload budget for uploads, their general budget for everything else. */
+export function userRateLimit(limiter: RateLimiter, limits: { uploadsPerMinute: number; perMinute: number }) {
+  const uploads: Budget = { name: "upload", perMinute: limits.uploadsPerMinute };
+  const others: Budget = { name: "user", perMinute: limits.perMinute };
+  return createMiddleware<GatewayEnv>(async (c, next) => {
+    await limiter.take(c, isUpload(c) ? uploads : others, c.var.user.userId);
     await next();
   });
+}
+
+/** For authentication to call before it refuses a request: counts it against the client IP's budget (429 past it). */
+export function ipRateLimit(limiter: RateLimiter, limits: { perMinute: number; trustProxyHops: number }) {
+  const budget: Budget = { name: "ip", perMinute: limits.perMinute };
+  return (c: Context) => limiter.take(c, budget, ipLimitKey(clientIp(c, limits.trustProxyHops)));
 }
