@@ -45,6 +45,21 @@ export function assetModel(connection: Connection): AssetModel {
   return (connection.models.Asset as AssetModel | undefined) ?? connection.model("Asset", assetSchema);
 }
 
+/** The schema's indexes as `createIndexes` specifications (bench/lib/seed.ts builds the same). */
+export function assetIndexSpecs(): { key: Record<string, 1 | -1>; [option: string]: unknown }[] {
+  return assetSchema.indexes().map(([key, options]) => ({ ...(options as object), key: key as Record<string, 1 | -1> }));
+}
+
+/**
+ * Creates the Asset indexes (ingest, at start): one `createIndexes` command, so MongoDB builds every
+ * missing index in one scan of the collection, and a no-op for those that exist. Mongoose's automatic
+ * index builds are off (`autoIndex: false` in @pipeline/runtime/mongo): they would run in every
+ * service that loads the model, one `createIndex` at a time. Returns the indexes' names.
+ */
+export function ensureAssetIndexes(model: AssetModel): Promise<string[]> {
+  return model.collection.createIndexes(assetIndexSpecs());
+}
+
 /** One counter per user, `_id` the user's id: how many Assets they created, and the newest one's creation time. */
 export const ASSET_COUNTERS_COLLECTION = "asset_counters";
 export interface AssetCounter {

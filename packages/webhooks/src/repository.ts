@@ -80,10 +80,16 @@ export class WebhookRepository {
     this.deliveries = connection.collection<DeliveryDoc>(DELIVERIES_COLLECTION);
   }
 
-  /** Creates the indexes (idempotent; run at start). */
-  async init(): Promise<void> {
-    await this.webhooks.createIndex({ userId: 1 });
-    await this.deliveries.createIndex({ webhookId: 1, createdAt: -1 });
+  /**
+   * Creates the indexes (idempotent: a no-op for those that exist). Run at start, beside serving
+   * (`createIndexesInBackground` in @pipeline/runtime/mongo); returns the indexes' names.
+   */
+  async init(): Promise<string[]> {
+    const [webhooks, deliveries] = await Promise.all([
+      this.webhooks.createIndexes([{ key: { userId: 1 } }]),
+      this.deliveries.createIndexes([{ key: { webhookId: 1, createdAt: -1 } }]),
+    ]);
+    return [...webhooks, ...deliveries];
   }
 
   create(input: NewWebhook): Promise<WebhookDoc> {
