@@ -106,10 +106,13 @@ async function start(): Promise<{ env: Record<string, string>; mongoUrl: string;
     console.warn(`\n  dev: JWT_SECRET is not set; using the DEV-ONLY value "${env.JWT_SECRET}". Never use it in production.\n`);
   }
 
-  const provided = await provideRedis(process.env.REDIS_URL, { dataDir: join(ROOT, ".data", "redis"), persist: true, progress: log });
-  redis = provided.started;
-  env.REDIS_URL = provided.url;
-  checkNotStopping();
+  // On a Redis Cluster (REDIS_CLUSTER_NODES, passed on in env) there is no Redis to provide.
+  if (!process.env.REDIS_CLUSTER_NODES) {
+    const provided = await provideRedis(process.env.REDIS_URL, { dataDir: join(ROOT, ".data", "redis"), persist: true, progress: log });
+    redis = provided.started;
+    env.REDIS_URL = provided.url;
+    checkNotStopping();
+  }
 
   if (process.env.MONGO_URL) {
     env.MONGO_URL = process.env.MONGO_URL;
@@ -140,7 +143,7 @@ async function start(): Promise<{ env: Record<string, string>; mongoUrl: string;
   await launch("gateway");
   await Promise.all(SERVICES.map((name) => waitForHttp(`http://127.0.0.1:${ports[name]}/readyz`, 60_000, running.get(name))));
   checkNotStopping();
-  return { env, mongoUrl: env.MONGO_URL, redisUrl: env.REDIS_URL };
+  return { env, mongoUrl: env.MONGO_URL, redisUrl: process.env.REDIS_CLUSTER_NODES ? `cluster ${process.env.REDIS_CLUSTER_NODES}` : (env.REDIS_URL as string) };
 }
 
 startup = start().then(async ({ env, mongoUrl, redisUrl }) => {

@@ -6,7 +6,7 @@
 import { ASSET_PROCESSED_EVENT, type AssetProcessedEvent } from "@pipeline/contracts/events";
 import { aiJobIdFor, outcomeJobIdFor } from "@pipeline/contracts/jobs";
 import { ClientEventPublisher } from "@pipeline/runtime/client-events";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@pipeline/runtime/redis";
 import { Types } from "mongoose";
 import { getJson } from "./api.ts";
 import { eventually, type RecordingSocket } from "./sockets.ts";
@@ -35,7 +35,7 @@ export class OutcomeInjector {
   readonly publisher: ClientEventPublisher;
   private sent = 0;
 
-  constructor(connection: Redis, prefix: string) {
+  constructor(connection: RedisClient, prefix: string) {
     this.publisher = new ClientEventPublisher(connection, prefix);
   }
 

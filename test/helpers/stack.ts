@@ -7,6 +7,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { baseConfigSchema, loadConfig } from "@pipeline/runtime/config";
+import { type RedisClient, redisConnection } from "@pipeline/runtime/redis";
 import type { Subprocess } from "bun";
 import { Redis } from "ioredis";
 import mongoose from "mongoose";
@@ -28,6 +30,8 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Print the services' logs (default: only with TEST_LOGS=1). */
   logs?: boolean;
+  /** REDIS_CLUSTER_NODES: the services use this Redis Cluster instead of the shared Redis, with the prefix `{<id>}`. */
+  redisCluster?: string;
 }
 
 export class Stack {
@@ -46,8 +50,9 @@ export class Stack {
     this.env = {
       JWT_SECRET: TEST_JWT_SECRET,
       MONGO_URL: this.mongoUrl,
-      REDIS_URL: TEST_REDIS_URL,
-      QUEUE_PREFIX: this.id,
+      ...(options.redisCluster ? { REDIS_CLUSTER_NODES: options.redisCluster } : { REDIS_URL: TEST_REDIS_URL }),
+      // The services would hash-tag it themselves on a cluster; tagged here, tests and services name keys alike.
+      QUEUE_PREFIX: options.redisCluster ? `{${this.id}}` : this.id,
       STORAGE_DIR: this.storageDir,
       LOG_LEVEL: this.logs ? "debug" : "warn",
       ...options.env,
@@ -55,7 +60,7 @@ export class Stack {
   }
 
   static async start(options: StackOptions = {}): Promise<Stack> {
-    await requireRedis();
+    if (!options.redisCluster) await requireRedis();
     const stack = new Stack(await sharedMongoBase(), options);
     stack.gatewayPort = await freePort();
     stack.env.PUBLIC_URL = `http://127.0.0.1:${stack.gatewayPort}`;
@@ -65,9 +70,12 @@ export class Stack {
     return stack;
   }
 
-  /** Starts one more replica of `name` (the first gateway takes the stack's public port). */
-  async add(name: ServiceName, env: Record<string, string> = {}): Promise<ServiceHandle> {
-    const fixedPort = name === "gateway" && !this.find("gateway") ? this.gatewayPort : undefined;
+  /**
+   * Starts one more replica of `name` (the first gateway takes the stack's public port). `port` restarts a
+   * killed service where others still point (the gateway's INGEST_URL, a proxy's backend).
+   */
+  async add(name: ServiceName, env: Record<string, string> = {}, options: { port?: number } = {}): Promise<ServiceHandle> {
+    const fixedPort = options.port ?? (name === "gateway" && !this.find("gateway") ? this.gatewayPort : undefined);
     const ingest = this.find("ingest");
     const { proc, port, url } = await startServiceOnFreePort(
       name,
@@ -103,11 +111,18 @@ export class Stack {
   }
   private connection?: mongoose.Connection;
 
-  redis(): Redis {
-    this.redisClient ??= new Redis(this.env.REDIS_URL as string, { maxRetriesPerRequest: null });
+  /** The services' key prefix (QUEUE_PREFIX). */
+  get prefix(): string {
+    return this.env.QUEUE_PREFIX as string;
+  }
+
+  redis(): RedisClient {
+    this.redisClient ??= this.env.REDIS_CLUSTER_NODES
+      ? redisConnection(loadConfig(baseConfigSchema, this.env), "worker")
+      : new Redis(this.env.REDIS_URL as string, { maxRetriesPerRequest: null });
     return this.redisClient;
   }
-  private redisClient?: Redis;
+  private redisClient?: RedisClient;
 
   private readonly cleanups: (() => unknown)[] = [];
 
@@ -122,11 +137,16 @@ export class Stack {
     await Promise.all(this.services.map((service) => stopProcess(service.proc, 10_000)));
     await this.connection?.dropDatabase().catch(() => undefined);
     await this.connection?.close();
-    if (this.redisClient) {
+    if (this.redisClient instanceof Redis) {
       const keys = await this.redisClient.keys(`${this.id}:*`);
       if (keys.length) await this.redisClient.del(...keys);
-      this.redisClient.disconnect();
+    } else if (this.redisClient) {
+      // A cluster: the stack's keys share its prefix's slot, on one master (best effort: a test may have killed nodes).
+      const found = await Promise.all(this.redisClient.nodes("master").map((node) => node.keys(`${this.prefix}:*`).catch(() => [])));
+      const keys = found.flat();
+      if (keys.length) await this.redisClient.del(...keys).catch(() => undefined);
     }
+    this.redisClient?.disconnect();
     rmSync(this.storageDir, { recursive: true, force: true });
   }
 }

@@ -112,6 +112,11 @@ export class AssetRepository {
     return guarded(() => this.assets.collection.findOne<AssetDoc>({ _id: new Types.ObjectId(id), userId: new Types.ObjectId(userId) }));
   }
 
+  /** Assets `processing` since before `before` (oldest update first is not promised), at most `limit`: candidates for the stranded-asset sweep. */
+  findProcessingSince(before: Date, limit: number): Promise<AssetDoc[]> {
+    return guarded(() => this.assets.collection.find<AssetDoc>({ status: "processing", updatedAt: { $lt: before } }, { limit }).toArray());
+  }
+
   findById(id: string): Promise<AssetDoc | null> {
     if (!isObjectId(id)) return Promise.resolve(null);
     return guarded(() => this.assets.collection.findOne<AssetDoc>({ _id: new Types.ObjectId(id) }));

@@ -222,19 +222,37 @@ export function createClient(options: ClientOptions): Client {
       }) as never);
     }
 
+    /**
+     * Reads every Asset changed since the last complete catch-up and hands over the finished ones not
+     * delivered yet. `since` moves, and Assets count as delivered, only once every page was read, so a
+     * catch-up cut short is read again in full by the next attempt.
+     */
     async function catchUp(): Promise<void> {
-      const found: AssetResponse[] = [];
+      const found = new Map<string, AssetResponse>();
+      let newest = since;
       for await (const page of list({ updatedSince: since, limit: 100 })) {
         for (const asset of page.items) {
-          if (asset.updatedAt > since) since = asset.updatedAt;
+          if (asset.updatedAt > newest) newest = asset.updatedAt;
           if (!FINISHED.has(asset.status)) continue;
           const key = outcomeKey(asset.id, asset.status, asset.aiMetadata?.processedAt ?? asset.updatedAt);
-          if (delivered.has(key)) continue;
-          delivered.add(key);
-          found.push(asset);
+          if (!delivered.has(key)) found.set(key, asset);
         }
       }
-      if (found.length && !closed) handlers.onCatchUp?.(found);
+      since = newest;
+      for (const key of found.keys()) delivered.add(key);
+      if (found.size && !closed) handlers.onCatchUp?.([...found.values()]);
+    }
+
+    /** A failed catch-up (API unreachable for a moment) is retried with backoff until it succeeds or the subscription closes. */
+    async function catchUpUntilDone(): Promise<void> {
+      for (let delayMs = 500; !closed; delayMs = Math.min(delayMs * 2, 30_000)) {
+        try {
+          return await catchUp();
+        } catch (error) {
+          fail(error);
+          await new Promise((resolve) => setTimeout(resolve, delayMs));
+        }
+      }
     }
 
     // Catch-ups run one after another, so two quick reconnects cannot deliver the same Asset twice.
@@ -243,7 +261,7 @@ export function createClient(options: ClientOptions): Client {
       const recovered = socket.recovered;
       handlers.onConnect?.({ recovered });
       if (recovered) return; // the server replayed the missed events
-      catchUps = catchUps.then(() => catchUp().catch(fail));
+      catchUps = catchUps.then(catchUpUntilDone);
     });
     socket.on("disconnect", (reason) => {
       handlers.onDisconnect?.(reason);

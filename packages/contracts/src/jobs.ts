@@ -84,3 +84,8 @@ export function aiJobIdFor(assetId: string, previousJobId?: string | null): stri
 export function outcomeJobIdFor(aiJobId: string): string {
   return `outcome-${aiJobId}`;
 }
+
+/** The AI job id an outcome job is about (the inverse of `outcomeJobIdFor`); undefined for other client events. */
+export function aiJobIdOfOutcome(outcomeJobId: string): string | undefined {
+  return outcomeJobId.startsWith("outcome-") ? outcomeJobId.slice("outcome-".length) : undefined;
+}

@@ -6,13 +6,13 @@
 import { type ClientEventJob, clientEventJobSchema } from "@pipeline/contracts/events";
 import { OUTCOME_JOB_OPTIONS, OUTCOME_QUEUE } from "@pipeline/contracts/jobs";
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis.ts";
 import { jobTraceOptions } from "./tracing.ts";
 
 export class ClientEventPublisher {
   readonly queue: Queue<ClientEventJob>;
 
-  constructor(connection: Redis, prefix: string) {
+  constructor(connection: RedisClient, prefix: string) {
     this.queue = new Queue<ClientEventJob>(OUTCOME_QUEUE, { connection, prefix });
   }
 

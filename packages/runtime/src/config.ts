@@ -14,7 +14,7 @@ export function loadConfig<S extends z.ZodType>(schema: S, env: Record<string, s
   // Empty strings mean "unset", as in most shells' `VAR= cmd`.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ""));
   const result = schema.safeParse(cleaned);
-  if (result.success) return result.data;
+  if (result.success) return withClusterPrefix(result.data);
   const problems = result.error.issues.map((issue) => `${issue.path.join(".") || "(environment)"}: ${issue.message}`);
   throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
 }
@@ -24,16 +24,61 @@ export const positiveInt = (fallback: number) => z.coerce.number().int().positiv
 const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
 export const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 
+export interface ClusterNode {
+  host: string;
+  port: number;
+}
+
+/** `host:port,host:port` (an IPv6 host in brackets: `[::1]:7000`). */
+const clusterNodes = z.string().transform((value, ctx): ClusterNode[] => {
+  const nodes: ClusterNode[] = [];
+  for (const entry of value.split(",").map((part) => part.trim())) {
+    const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/.exec(entry);
+    const port = Number(match?.[2]);
+    if (!match || port < 1 || port > 65535) {
+      ctx.addIssue({ code: "custom", message: `"${entry}" is not host:port (expected a comma-separated list of host:port)` });
+      return z.NEVER;
+    }
+    nodes.push({ host: match[1]!.replace(/^\[|\]$/g, ""), port });
+  }
+  return nodes;
+});
+
+/**
+ * The hash tag of a key prefix, or null: Redis Cluster hashes only what lies between the
+ * first "{" and the next "}" when that is not empty, so every key starting with the prefix shares its slot.
+ */
+export function hashTagOf(prefix: string): string | null {
+  const open = prefix.indexOf("{");
+  const close = open === -1 ? -1 : prefix.indexOf("}", open + 1);
+  return close > open + 1 ? prefix.slice(open + 1, close) : null;
+}
+
+/**
+ * On Redis Cluster every key the pipeline writes must live in one slot: BullMQ's Lua scripts touch
+ * many keys of a queue (and build some inside the script), and the socket stream's script reads
+ * markers beside the stream. So the prefix becomes a hash tag ("bull" -> "{bull}"), unless it
+ * already has one.
+ */
+function withClusterPrefix<T>(config: T): T {
+  if (typeof config !== "object" || config === null) return config;
+  const values = config as { REDIS_CLUSTER_NODES?: unknown; QUEUE_PREFIX?: unknown };
+  if (!values.REDIS_CLUSTER_NODES || typeof values.QUEUE_PREFIX !== "string" || hashTagOf(values.QUEUE_PREFIX)) return config;
+  return { ...config, QUEUE_PREFIX: `{${values.QUEUE_PREFIX}}` };
+}
+
 /** Settings every service shares. */
 export const baseConfigSchema = z.object({
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
     .default("redis://127.0.0.1:6379"),
-  /** Prefix of every BullMQ key; tests use their own so runs cannot disturb each other. */
+  /** Redis Cluster seed nodes; when set, REDIS_URL gives only the credentials and TLS (rediss://). */
+  REDIS_CLUSTER_NODES: clusterNodes.optional(),
+  /** Prefix of every BullMQ key; tests use their own so runs cannot disturb each other. Hash-tagged on a cluster (above). */
   QUEUE_PREFIX: z
     .string()
-    .regex(/^[A-Za-z0-9_.-]+$/, "letters, digits, '_', '.', '-' only")
+    .regex(/^[A-Za-z0-9_.{}-]+$/, "letters, digits, '_', '.', '-', '{', '}' only")
     .default("bull"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** How long a SIGTERM'd service may take to finish in-flight work. */

@@ -8,10 +8,12 @@
  * An Asset's deletion marker is checked in the same Lua call as the write:
  * once `markDeleted` has run, no later write about that Asset reaches the
  * stream, so neither `asset_progress` nor `asset_processed` can follow
- * `asset_deleted` (which is written after the marker).
+ * `asset_deleted` (which is written after the marker). Likewise a run's
+ * final event marks the run finished in the same call, and a progress
+ * report of a finished run (a duplicate run after a stall) is dropped.
  */
 import { type ClientEventJob, clientEventJobSchema, roomOf } from "@pipeline/contracts/events";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis.ts";
 
 /** Socket.IO wire constants (socket.io-adapter's MessageType.BROADCAST, socket.io-parser's PacketType.EVENT). */
 export const BROADCAST_MESSAGE = 3;
@@ -26,17 +28,37 @@ export const deletedAssetKey = (prefix: string, assetId: string) => `${prefix}:d
 /** How long a deletion marker is kept: longer than any run or outcome retry of the Asset can last. */
 export const DELETED_MARKER_TTL_S = 86_400;
 
-// KEYS: stream, marker. ARGV: maxLen (0 = no trimming), uid, nsp, type, data.
+/** Set once a run's final event is written; while it exists, no progress of that run is written. */
+export const finishedRunKey = (prefix: string, aiJobId: string) => `${prefix}:finished-run:${aiJobId}`;
+
+// KEYS: stream, deletion marker, run marker. ARGV: maxLen (0 = no trimming), uid, nsp, type, data,
+// role of the event in its run ("progress": dropped once the run finished; "final": finishes the run; else ""), marker TTL.
 const XADD_UNLESS_DELETED = `
 if redis.call('EXISTS', KEYS[2]) == 1 then return false end
+if ARGV[6] == 'progress' and redis.call('EXISTS', KEYS[3]) == 1 then return false end
+local id
 if ARGV[1] ~= '0' then
-  return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'uid', ARGV[2], 'nsp', ARGV[3], 'type', ARGV[4], 'data', ARGV[5])
+  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'uid', ARGV[2], 'nsp', ARGV[3], 'type', ARGV[4], 'data', ARGV[5])
+else
+  id = redis.call('XADD', KEYS[1], '*', 'uid', ARGV[2], 'nsp', ARGV[3], 'type', ARGV[4], 'data', ARGV[5])
 end
-return redis.call('XADD', KEYS[1], '*', 'uid', ARGV[2], 'nsp', ARGV[3], 'type', ARGV[4], 'data', ARGV[5])
+if ARGV[6] == 'final' then redis.call('SET', KEYS[3], '1', 'EX', ARGV[7]) end
+return id
 `;
 
-type WithScript = Redis & {
-  xaddUnlessDeleted(stream: string, marker: string, maxLen: string, uid: string, nsp: string, type: string, data: string): Promise<string | null>;
+type WithScript = RedisClient & {
+  xaddUnlessDeleted(
+    stream: string,
+    deletionMarker: string,
+    runMarker: string,
+    maxLen: string,
+    uid: string,
+    nsp: string,
+    type: string,
+    data: string,
+    role: string,
+    markerTtlS: string,
+  ): Promise<string | null>;
 };
 
 export interface SocketStreamOptions {
@@ -50,28 +72,46 @@ export class SocketStreamEmitter {
   private readonly stream: string;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly options: SocketStreamOptions,
   ) {
-    if (!("xaddUnlessDeleted" in redis)) redis.defineCommand("xaddUnlessDeleted", { numberOfKeys: 2, lua: XADD_UNLESS_DELETED });
+    if (!("xaddUnlessDeleted" in redis)) redis.defineCommand("xaddUnlessDeleted", { numberOfKeys: 3, lua: XADD_UNLESS_DELETED });
     this.redis = redis as WithScript;
     this.stream = socketStreamName(options.prefix);
   }
 
   /**
    * Writes one client event to its user's room; resolves with the stream id,
-   * or null when the event is about an Asset that has been deleted (dropped).
+   * or null when it was dropped: it is about a deleted Asset, or it is the
+   * progress of a run (`runId`, the AI job id) whose final event is already
+   * written (a duplicate run still going after a stall). A final event
+   * (`asset_processed`) with its `runId` marks that run finished.
    */
-  async emit(job: ClientEventJob): Promise<string | null> {
+  async emit(job: ClientEventJob, runId?: string): Promise<string | null> {
     const valid = clientEventJobSchema.parse(job);
     const assetId = "assetId" in valid.payload ? valid.payload.assetId : "";
     const data = JSON.stringify({
       packet: { type: EVENT_PACKET, data: [valid.event, valid.payload], nsp: "/" },
       opts: { rooms: [roomOf(valid.userId)], except: [], flags: {} },
     });
+    // Placeholders share the prefix, so in a cluster every key of the call is in one slot.
+    const none = `${this.stream}:no-marker`;
     // asset_deleted itself is written after the marker, so it is never checked against it.
-    const marker = assetId && valid.event !== "asset_deleted" ? deletedAssetKey(this.options.prefix, assetId) : `${this.stream}:no-marker`;
-    return this.redis.xaddUnlessDeleted(this.stream, marker, String(this.options.maxLen), EMITTER_UID, "/", String(BROADCAST_MESSAGE), data);
+    const deletion = assetId && valid.event !== "asset_deleted" ? deletedAssetKey(this.options.prefix, assetId) : none;
+    const role = !runId ? "" : valid.event === "asset_progress" ? "progress" : valid.event === "asset_processed" ? "final" : "";
+    const run = role ? finishedRunKey(this.options.prefix, runId as string) : none;
+    return this.redis.xaddUnlessDeleted(
+      this.stream,
+      deletion,
+      run,
+      String(this.options.maxLen),
+      EMITTER_UID,
+      "/",
+      String(BROADCAST_MESSAGE),
+      data,
+      role,
+      String(DELETED_MARKER_TTL_S),
+    );
   }
 
   /** Marks an Asset deleted: from now on no event about it is written, except `asset_deleted`. */

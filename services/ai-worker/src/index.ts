@@ -1,7 +1,6 @@
 /** ai-worker: consumes `ai-processing`. Wiring only; health and metrics on PORT. */
 
 import { AssetRepository, assetModel } from "@pipeline/assets";
-import { AI_QUEUE } from "@pipeline/contracts/jobs";
 import { ClientEventPublisher } from "@pipeline/runtime/client-events";
 import { loadConfig } from "@pipeline/runtime/config";
 import { healthRoutes } from "@pipeline/runtime/http";
@@ -10,29 +9,30 @@ import { createLogger } from "@pipeline/runtime/logger";
 import { createMetrics, metricsRoute } from "@pipeline/runtime/metrics";
 import { connectMongo, mongoIsUp } from "@pipeline/runtime/mongo";
 import { redisConnection, redisIsUp } from "@pipeline/runtime/redis";
+import { SocketStreamEmitter } from "@pipeline/runtime/socket-stream";
+import { initTracing, shutdownTracing } from "@pipeline/runtime/tracing";
 import { createStorage } from "@pipeline/storage";
-import { Queue } from "bullmq";
 import { Hono } from "hono";
 import { workerConfigSchema } from "./config.ts";
 import { WorkerMetrics } from "./metrics.ts";
+import { progressReporter } from "./progress.ts";
 import { createAnalyzer, createBackgroundRemover } from "./providers-factory.ts";
 import { createAiWorker } from "./worker.ts";
 
 const logger = createLogger("ai-worker");
 try {
   const config = loadConfig(workerConfigSchema);
+  await initTracing("ai-worker");
   logger.level = config.LOG_LEVEL;
   const storage = createStorage(config);
   const remover = createBackgroundRemover(config);
   const analyzer = createAnalyzer(config);
   const mongo = await connectMongo(config.MONGO_URL, logger);
-  const redis = redisConnection(config.REDIS_URL, "worker");
+  const redis = redisConnection(config, "worker");
   redis.on("error", (error) => logger.warn({ err: error.message }, "redis error"));
   const registry = createMetrics("ai-worker");
   const events = new ClientEventPublisher(redis, config.QUEUE_PREFIX);
   const metrics = new WorkerMetrics(registry);
-  const queue = new Queue(AI_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
-  metrics.watchQueue(() => queue.getJobCounts("waiting", "active", "delayed", "failed", "completed"));
   const aiWorker = createAiWorker(
     {
       connection: redis,
@@ -48,6 +48,8 @@ try {
       remover,
       analyzer,
       events,
+      // No trimming here: the notifiers trim the stream as they write final events.
+      progress: progressReporter(new SocketStreamEmitter(redis, { prefix: config.QUEUE_PREFIX, maxLen: 0 })),
       metrics,
       logger,
       timeoutMs: config.JOB_TIMEOUT_MS,
@@ -60,10 +62,10 @@ try {
     // Leave a quarter of the deadline to hand jobs back and close connections.
     { name: "worker", close: () => aiWorker.close(Math.floor(config.SHUTDOWN_TIMEOUT_MS * 0.75)) },
     { name: "events", close: () => events.close() },
-    { name: "queue", close: () => queue.close() },
     { name: "analyzer", close: () => analyzer.close?.() },
     { name: "http", close: () => server?.stop(true) },
     { name: "redis", close: () => redis.quit() },
+    { name: "tracing", close: () => shutdownTracing() },
     { name: "mongo", close: () => mongo.close() },
   ]);
   const app = new Hono();

@@ -20,7 +20,7 @@ export interface RunProgress {
   settled(): Promise<void>;
 }
 
-export type ProgressReporter = (job: ProgressTarget, run: { assetId: string; userId: string }, log: Logger) => RunProgress;
+export type ProgressReporter = (job: ProgressTarget, run: { jobId: string; assetId: string; userId: string }, log: Logger) => RunProgress;
 
 export function progressReporter(emitter: Pick<SocketStreamEmitter, "emit">): ProgressReporter {
   return (job, run, log) => {
@@ -32,7 +32,10 @@ export function progressReporter(emitter: Pick<SocketStreamEmitter, "emit">): Pr
         pending.push(
           job.updateProgress(state).catch(warn),
           emitter
-            .emit({ userId: run.userId, event: "asset_progress", payload: { assetId: run.assetId, ...state, timestamp: new Date().toISOString() } })
+            .emit(
+              { userId: run.userId, event: "asset_progress", payload: { assetId: run.assetId, ...state, timestamp: new Date().toISOString() } },
+              run.jobId,
+            )
             .catch(warn),
         );
       },

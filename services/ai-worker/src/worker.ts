@@ -4,13 +4,13 @@
  * hands back the rest.
  */
 import { AI_QUEUE, type JobData } from "@pipeline/contracts/jobs";
+import type { RedisClient } from "@pipeline/runtime/redis";
 import { tracedProcessor } from "@pipeline/runtime/tracing";
 import { Job, QueueEvents, Worker } from "bullmq";
-import type { Redis } from "ioredis";
 import { finalizeFailure, type ProcessAssetDeps, processAssetJob } from "./jobs/process-asset.ts";
 
 export interface AiWorkerOptions {
-  connection: Redis;
+  connection: RedisClient;
   prefix: string;
   concurrency: number;
   lockDurationMs: number;
@@ -35,6 +35,8 @@ export function createAiWorker(options: AiWorkerOptions, deps: Omit<ProcessAsset
   // A job that stalls too often (its workers keep dying) is failed inside Redis, never reaching the
   // handler's catch; every replica hears of it, and finalizeFailure is idempotent.
   const eventsConnection = options.connection.duplicate();
+  // Its own listener: ioredis prints an "Unhandled error event" for each failed reconnect otherwise.
+  eventsConnection.on("error", (error: Error) => deps.logger.warn({ err: error.message }, "queue events redis error"));
   const events = new QueueEvents(AI_QUEUE, { connection: eventsConnection, prefix: options.prefix, autorun: false });
   events.on("failed", ({ jobId, failedReason }) => {
     if (!/stalled|started more than/i.test(failedReason)) return;

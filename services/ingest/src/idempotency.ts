@@ -5,11 +5,13 @@
  * creates nothing; with a different request, 422. A request that arrives
  * while the first is still running waits for its answer (then 409 if it
  * takes too long). A claim whose request failed is released, so the client
- * can try again; a claim whose process died expires after `pendingTtlS`.
+ * can try again. A claim is kept alive while its request runs and expires
+ * `pendingTtlS` after its process died (or after Redis lost the release), so
+ * a client retrying after a crash waits seconds, not minutes.
  */
 import { type Accepted, acceptedSchema } from "@pipeline/contracts/asset";
 import { DependencyError, HttpError } from "@pipeline/runtime/http";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@pipeline/runtime/redis";
 import { z } from "zod";
 
 /** Set on an answer that is a replay of the first request's. */
@@ -37,12 +39,12 @@ export class IdempotentUploads {
   private readonly waitMs: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: IdempotencyOptions,
   ) {
     this.ttlS = options.ttlS ?? 86_400;
-    this.pendingTtlS = options.pendingTtlS ?? 120;
-    this.waitMs = options.waitMs ?? 15_000;
+    this.pendingTtlS = options.pendingTtlS ?? 10;
+    this.waitMs = options.waitMs ?? 10_000;
   }
 
   /** A fingerprint of the request: the same key with another image (or category) is a different request. */
@@ -70,11 +72,15 @@ export class IdempotentUploads {
 
   private async runClaimed(redisKey: string, fingerprint: string, upload: () => Promise<Accepted>): Promise<Accepted> {
     let answer: Accepted;
+    // Keeps the claim alive while the upload runs (a slow storage backend), and only then.
+    const keepAlive = setInterval(() => void this.redis.expire(redisKey, this.pendingTtlS).catch(() => undefined), (this.pendingTtlS * 1000) / 3);
     try {
       answer = await upload();
     } catch (error) {
       await this.redis.del(redisKey).catch(() => undefined);
       throw error;
+    } finally {
+      clearInterval(keepAlive);
     }
     const done: IdempotencyRecord = { state: "done", fingerprint, answer };
     // The upload is accepted: if its answer cannot be kept, a retry would make a second Asset, so it is still this answer.

@@ -1,44 +1,92 @@
 /** Ingest: validates uploads, stores originals, creates Assets, queues AI jobs. Wiring only. */
-import { AssetRepository, assetModel } from "@pipeline/assets";
+import { AssetRepository, assetModel, ensureAssetIndexes } from "@pipeline/assets";
+import { WEBHOOK_QUEUE } from "@pipeline/contracts/webhooks";
 import { internalSecret } from "@pipeline/runtime/auth";
+import { ClientEventPublisher } from "@pipeline/runtime/client-events";
 import { loadConfig } from "@pipeline/runtime/config";
 import { exitOnStartupError, handleShutdown } from "@pipeline/runtime/lifecycle";
 import { createLogger } from "@pipeline/runtime/logger";
 import { createMetrics } from "@pipeline/runtime/metrics";
-import { connectMongo, mongoIsUp } from "@pipeline/runtime/mongo";
+import { connectMongo, createIndexesInBackground, mongoIsUp } from "@pipeline/runtime/mongo";
 import { redisConnection, redisIsUp } from "@pipeline/runtime/redis";
+import { SocketStreamEmitter } from "@pipeline/runtime/socket-stream";
+import { initTracing, shutdownTracing } from "@pipeline/runtime/tracing";
 import { createStorage } from "@pipeline/storage";
+import { WebhookRepository } from "@pipeline/webhooks";
+import { Queue } from "bullmq";
 import { createIngestApp } from "./app.ts";
 import { ingestConfigSchema } from "./config.ts";
+import { IdempotentUploads } from "./idempotency.ts";
 import { AiJobProducer } from "./queue.ts";
+import { queueMetrics } from "./queue-metrics.ts";
+import { AssetRemoval } from "./services/asset-removal.ts";
 import { AssetsService } from "./services/assets-service.ts";
 import { JobsService } from "./services/jobs-service.ts";
+import { WebhooksService } from "./services/webhooks-service.ts";
+import { sweepStrandedAssets } from "./stranded-assets.ts";
 
 const logger = createLogger("ingest");
 try {
   const config = loadConfig(ingestConfigSchema);
+  await initTracing("ingest");
   logger.level = config.LOG_LEVEL;
   const storage = createStorage(config);
   const mongo = await connectMongo(config.MONGO_URL, logger);
   const assets = assetModel(mongo);
   await assets.init();
-  const redis = redisConnection(config.REDIS_URL, "producer");
+  const webhookRepository = new WebhookRepository(mongo);
+  // Beside serving: a long build on a large collection holds up neither this replica nor the others.
+  void createIndexesInBackground(logger, { assets: () => ensureAssetIndexes(assets), webhooks: () => webhookRepository.init() });
+  const redis = redisConnection(config, "producer");
   redis.on("error", (error) => logger.warn({ err: error.message }, "redis error"));
   const producer = new AiJobProducer(redis, config.QUEUE_PREFIX, config, storage.plainHttpBase);
-  const assetsService = new AssetsService(new AssetRepository(assets), storage, producer, logger);
+  const repository = new AssetRepository(assets);
+  const assetsService = new AssetsService(repository, storage, producer, logger);
+  const events = new ClientEventPublisher(redis, config.QUEUE_PREFIX);
+  const metrics = createMetrics("ingest");
+  // The notifier delivers webhooks; ingest holds that queue for its backlog (/metrics) and the admin routes.
+  const webhookQueue = new Queue(WEBHOOK_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
+  // What operators see and control (/api/admin/queues and the dashboard at /admin/queues).
+  const pipelineQueues = [producer.queue, events.queue, webhookQueue];
+  queueMetrics(metrics, pipelineQueues);
+  const removal = new AssetRemoval({
+    repository,
+    storage,
+    producer,
+    markers: new SocketStreamEmitter(redis, { prefix: config.QUEUE_PREFIX, maxLen: 0 }),
+    events,
+    logger,
+  });
 
   let server: ReturnType<typeof Bun.serve> | undefined;
+  const strandedSweep = sweepStrandedAssets({
+    repository,
+    producer,
+    redis,
+    prefix: config.QUEUE_PREFIX,
+    logger,
+    intervalMs: config.SWEEP_INTERVAL_MS,
+    staleAfterMs: config.SWEEP_STALE_AFTER_MS,
+  });
   const { isShuttingDown } = handleShutdown(logger, config.SHUTDOWN_TIMEOUT_MS, [
     { name: "http", close: () => server?.stop(false) },
+    { name: "stranded-asset sweep", close: () => strandedSweep.stop() },
     { name: "queue", close: () => producer.close() },
+    { name: "events", close: () => events.close() },
+    { name: "webhook queue", close: () => webhookQueue.close() },
     { name: "redis", close: () => redis.quit() },
+    { name: "tracing", close: () => shutdownTracing() },
     { name: "mongo", close: () => mongo.close() },
   ]);
   const app = createIngestApp({
     logger,
-    metrics: createMetrics("ingest"),
+    metrics,
     assets: assetsService,
-    jobs: new JobsService(producer, assetsService),
+    removal,
+    idempotency: new IdempotentUploads(redis, { prefix: config.QUEUE_PREFIX }),
+    jobs: new JobsService(producer, assetsService, pipelineQueues),
+    queues: pipelineQueues,
+    webhooks: new WebhooksService(webhookRepository, { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE }, logger),
     internalSecret: await internalSecret(config.JWT_SECRET, config.INTERNAL_SECRET),
     maxImageBytes: config.MAX_IMAGE_BYTES,
     readiness: { mongo: () => mongoIsUp(mongo), redis: () => redisIsUp(redis) },
@@ -47,6 +95,7 @@ try {
   // The body limit of the multipart upload: the image plus room for the form's other parts.
   // Idle timeout above the gateway's upstream timeout (30 s), so a slow answer is the gateway's to time out, never a reset.
   server = Bun.serve({ port: config.PORT, fetch: app.fetch, maxRequestBodySize: config.MAX_IMAGE_BYTES + 1024 * 1024, idleTimeout: 120 });
+  strandedSweep.start();
   logger.info({ port: server.port }, "ingest listening");
 } catch (error) {
   exitOnStartupError(logger, error);

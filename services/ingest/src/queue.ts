@@ -3,16 +3,16 @@ import { type AssetProgressState, assetProgressStateSchema } from "@pipeline/con
 import { AI_JOB_NAME, AI_QUEUE, aiJobOptions, type JobData, jobDataSchemaFor } from "@pipeline/contracts/jobs";
 import { aiJobSettings, type JobConfig } from "@pipeline/runtime/config";
 import { DependencyError } from "@pipeline/runtime/http";
+import type { RedisClient } from "@pipeline/runtime/redis";
 import { jobTraceOptions } from "@pipeline/runtime/tracing";
 import { type Job, type JobType, Queue } from "bullmq";
-import type { Redis } from "ioredis";
 
 export class AiJobProducer {
   readonly queue: Queue<JobData>;
   private readonly schema;
 
   constructor(
-    connection: Redis,
+    connection: RedisClient,
     prefix: string,
     private readonly config: JobConfig,
     plainHttpBase?: string,

@@ -8,6 +8,8 @@ export const notifierConfigSchema = baseConfigSchema.extend(jwtConfigSchema.shap
   PORT: port(3002),
   /** Outcomes delivered in parallel by one replica. */
   OUTCOME_CONCURRENCY: positiveInt(32),
+  /** An outcome held by a replica that died is taken over after this long (BullMQ's lock; renewed at half). */
+  OUTCOME_LOCK_MS: positiveInt(5000),
   /** How long a dropped socket can come back and still get what it missed (connection state recovery). */
   RECOVERY_WINDOW_MS: positiveInt(2 * 60_000),
   /**

@@ -5,8 +5,8 @@ import { healthRoutes } from "@pipeline/runtime/http";
 import { exitOnStartupError, handleShutdown } from "@pipeline/runtime/lifecycle";
 import { createLogger } from "@pipeline/runtime/logger";
 import { createMetrics, metricsRoute } from "@pipeline/runtime/metrics";
-import { connectMongo, mongoIsUp } from "@pipeline/runtime/mongo";
-import { redisConnection } from "@pipeline/runtime/redis";
+import { connectMongo, createIndexesInBackground, mongoIsUp } from "@pipeline/runtime/mongo";
+import { redisConnection, redisIsUp } from "@pipeline/runtime/redis";
 import { SocketStreamEmitter, socketStreamName } from "@pipeline/runtime/socket-stream";
 import { initTracing, shutdownTracing } from "@pipeline/runtime/tracing";
 import { WebhookRepository } from "@pipeline/webhooks";
@@ -23,14 +23,14 @@ try {
   await initTracing("notifier");
   logger.level = config.LOG_LEVEL;
   // The adapter duplicates this one for its blocking XREAD; BullMQ blocks too, so it gets its own.
-  const adapterRedis = redisConnection(config.REDIS_URL, "worker");
-  const queueRedis = redisConnection(config.REDIS_URL, "worker");
+  const adapterRedis = redisConnection(config, "worker");
+  const queueRedis = redisConnection(config, "worker");
   for (const client of [adapterRedis, queueRedis]) client.on("error", (error) => logger.warn({ err: error.message }, "redis error"));
   const registry = createMetrics("notifier");
   const metrics = notifierMetrics(registry);
   const mongo = await connectMongo(config.MONGO_URL, logger);
   const webhookRepository = new WebhookRepository(mongo);
-  await webhookRepository.init();
+  void createIndexesInBackground(logger, { webhooks: () => webhookRepository.init() });
   const webhooks = createWebhookWorker({
     connection: queueRedis,
     prefix: config.QUEUE_PREFIX,
@@ -63,6 +63,7 @@ try {
     connection: queueRedis,
     prefix: config.QUEUE_PREFIX,
     concurrency: config.OUTCOME_CONCURRENCY,
+    lockMs: config.OUTCOME_LOCK_MS,
     logger,
     metrics,
   });
@@ -84,7 +85,7 @@ try {
   healthRoutes(
     app,
     {
-      redis: async () => (await queueRedis.ping()) === "PONG",
+      redis: () => redisIsUp(queueRedis),
       outcomes: async () => consumer.isRunning(),
       mongo: () => mongoIsUp(mongo),
       webhooks: async () => webhooks.isRunning(),

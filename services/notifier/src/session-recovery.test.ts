@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, setSystemTime, test } from "bun:test";
 import { createLogger, type Logger } from "@pipeline/runtime/logger";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@pipeline/runtime/redis";
 import type { Socket } from "socket.io";
 import { compareStreamIds, SessionRecovery, type SessionRecoveryOptions } from "./session-recovery.ts";
 import { BROADCAST_MESSAGE, type ClusterMessage, EVENT_PACKET, type RestoredSession, type StreamAdapter } from "./stream-adapter.ts";
@@ -144,7 +144,7 @@ describe("SessionRecovery.welcome: the session event", () => {
 
   test("carries the start marker when nothing has been read since start()", async () => {
     const { recovery } = setup();
-    const redis = { xadd: async () => "3-0" } as unknown as Redis;
+    const redis = { xadd: async () => "3-0" } as unknown as RedisClient;
     await recovery.start(redis, "pipeline:socket.io", 1000);
     const socket = fakeSocket("s1");
 

@@ -21,7 +21,7 @@
  */
 import type { ClientEventPayload } from "@pipeline/contracts/events";
 import type { Logger } from "@pipeline/runtime/logger";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@pipeline/runtime/redis";
 import type { Socket } from "socket.io";
 import { BROADCAST_MESSAGE, type EncodedBroadcastOptions, type StreamAdapter, writeDirect } from "./stream-adapter.ts";
 
@@ -88,7 +88,7 @@ export class SessionRecovery {
    * Writes a marker entry (no namespace: readers skip it) so that sockets
    * connected before this replica has read any entry still get a valid offset.
    */
-  async start(redis: Redis, streamName: string, maxLen: number): Promise<void> {
+  async start(redis: RedisClient, streamName: string, maxLen: number): Promise<void> {
     const id = await redis.xadd(streamName, "MAXLEN", "~", String(maxLen), "*", "notifier", "start");
     if (id && this.readPosition === undefined) {
       this.readPosition = id;

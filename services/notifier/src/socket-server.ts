@@ -7,9 +7,9 @@
 import { type ClientToServerEvents, roomOf, type ServerToClientEvents } from "@pipeline/contracts/events";
 import { parseCorsOrigins } from "@pipeline/runtime/http";
 import type { Logger } from "@pipeline/runtime/logger";
+import type { RedisClient } from "@pipeline/runtime/redis";
 import { Server as Engine } from "@socket.io/bun-engine";
 import { createAdapter } from "@socket.io/redis-streams-adapter";
-import type { Redis } from "ioredis";
 import { Server } from "socket.io";
 import { authenticateSocket, disconnectAtExpiry, type SocketData } from "./handshake.ts";
 import type { NotifierMetrics } from "./metrics.ts";
@@ -18,7 +18,7 @@ import { streamAdapterOf } from "./stream-adapter.ts";
 
 export interface SocketServerOptions {
   /** For publishing (XADD, sessions); the adapter duplicates it for its blocking reader. */
-  redis: Redis;
+  redis: RedisClient;
   jwtSecret: string;
   /** The adapter's stream; its sessions and pub/sub channels are named after it too. */
   streamName: string;

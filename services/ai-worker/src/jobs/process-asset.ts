@@ -11,12 +11,14 @@ import { type JobData, jobDataSchemaFor } from "@pipeline/contracts/jobs";
 import type { ClientEventPublisher } from "@pipeline/runtime/client-events";
 import { PermanentError } from "@pipeline/runtime/errors";
 import type { Logger } from "@pipeline/runtime/logger";
+import { withSpan } from "@pipeline/runtime/tracing";
 import type { ImageStorage } from "@pipeline/storage";
 import { DelayedError, type Job, UnrecoverableError } from "bullmq";
 import { withAttemptSignal } from "../attempt.ts";
 import { failureReason, isPermanent, type Stage } from "../failures.ts";
 import type { WorkerMetrics } from "../metrics.ts";
 import { publishOutcome } from "../outcomes.ts";
+import type { ProgressReporter, RunProgress } from "../progress.ts";
 import type { BackgroundRemover, MetadataAnalyzer } from "../providers.ts";
 
 export interface ProcessAssetDeps {
@@ -25,6 +27,8 @@ export interface ProcessAssetDeps {
   remover: BackgroundRemover;
   analyzer: MetadataAnalyzer;
   events: Pick<ClientEventPublisher, "publish">;
+  /** Stage reports to the job and the owner's sockets. */
+  progress: ProgressReporter;
   metrics: WorkerMetrics;
   logger: Logger;
   timeoutMs: number;
@@ -36,12 +40,15 @@ export interface ProcessAssetDeps {
 
 export function processAssetJob(deps: ProcessAssetDeps) {
   const schema = jobDataSchemaFor(deps.plainHttpBase);
+  /** One step of a run: timed for the stage histogram and traced as a span of the job's trace. */
+  const step = <T>(name: string, run: () => Promise<T>) => withSpan(`stage ${name}`, () => deps.metrics.time(name, run));
 
-  return async function processAsset(job: Job<JobData>, token?: string): Promise<{ status: string }> {
+  return deps.metrics.timeRuns(async function processAsset(job: Job<JobData>, token?: string): Promise<{ status: string }> {
     const jobId = job.id as string;
     const attemptNumber = job.attemptsMade + 1;
     const log = deps.logger.child({ jobId, assetId: (job.data as Partial<JobData>)?.assetId, attempt: attemptNumber });
     let stage: Stage = "validating";
+    let progress: RunProgress | undefined;
     try {
       const data = schema.safeParse(job.data);
       if (!data.success) throw new PermanentError(`invalid job data: ${describeZodError(data.error)}`);
@@ -64,24 +71,31 @@ export function processAssetJob(deps: ProcessAssetDeps) {
       // `attempt` is the 0-based number of the current attempt: written on retries only, so a first run saves a round trip.
       if (job.attemptsMade > 0) await job.updateData({ ...data.data, attempt: job.attemptsMade }).catch(() => undefined);
 
+      const run = deps.progress(job, { jobId, ...data.data }, log);
+      progress = run;
       const result = await withAttemptSignal(deps.timeoutMs, deps.shutdownSignal, async (signal) => {
         stage = "downloading";
-        const original = await deps.metrics.time("download", () => deps.storage.load(data.data.imageUrl, signal));
+        run.report("downloading");
+        const original = await step("download", () => deps.storage.load(data.data.imageUrl, signal));
         stage = "background";
-        const cutout = await deps.metrics.time("background", () => deps.remover.remove({ original, originalUrl: data.data.imageUrl, signal }));
+        run.report("removing_background");
+        const cutout = await step("background", () => deps.remover.remove({ original, originalUrl: data.data.imageUrl, signal }));
         stage = "analysis";
-        const metadata = await deps.metrics.time("analysis", () => deps.analyzer.analyze({ original, cutout, category: data.data.category, signal }));
+        run.report("analyzing");
+        const metadata = await step("analysis", () => deps.analyzer.analyze({ original, cutout, category: data.data.category, signal }));
         stage = "storing";
-        const { url: processedUrl } = await deps.metrics.time("store", () =>
-          deps.storage.save(cutout, { kind: "processed", contentType: "image/png", signal }),
-        );
+        run.report("storing");
+        const { url: processedUrl } = await step("store", () => deps.storage.save(cutout, { kind: "processed", contentType: "image/png", signal }));
         return { processedUrl, metadata };
       });
 
       stage = "saving";
+      await run.settled();
       const final = await deps.repository.markActive(assetId, jobId, result);
       if (!final) {
-        log.info("asset moved on while this run worked (superseded or finished elsewhere); result dropped");
+        // Deleted, superseded or finished elsewhere meanwhile: this run's cut-out belongs to no Asset.
+        await deps.storage.remove(result.processedUrl).catch((error) => log.warn({ err: error }, "orphaned cut-out not removed"));
+        log.info("asset moved on while this run worked (deleted, superseded or finished elsewhere); result dropped");
         return { status: "superseded" };
       }
       stage = "publishing";
@@ -104,6 +118,7 @@ export function processAssetJob(deps: ProcessAssetDeps) {
       const last = permanent || attemptNumber >= (job.opts.attempts ?? 1);
       log.warn({ err: error, stage, permanent, last }, "attempt failed");
       if (last) {
+        await progress?.settled();
         try {
           await finalizeFailure(deps, job, failureReason(error, stage, attemptNumber), log);
         } catch (finalizeError) {
@@ -115,7 +130,7 @@ export function processAssetJob(deps: ProcessAssetDeps) {
       if (permanent) throw new UnrecoverableError(error instanceof Error ? error.message : String(error));
       throw error;
     }
-  };
+  });
 }
 
 /** How long a job whose outcome could not be published waits before it runs again. */

@@ -5,15 +5,15 @@
  */
 import { WEBHOOK_QUEUE } from "@pipeline/contracts/webhooks";
 import type { Logger } from "@pipeline/runtime/logger";
+import type { RedisClient } from "@pipeline/runtime/redis";
 import type { TargetPolicy, WebhookRepository } from "@pipeline/webhooks";
 import { type Job, Queue, UnrecoverableError, Worker } from "bullmq";
-import type { Redis } from "ioredis";
 import type { NotifierMetrics } from "../metrics.ts";
 import { DELIVER_JOB, type DeliverySettings, deliverJob } from "./deliver.ts";
 import { enqueueFanOut, FAN_OUT_JOB, fanOutJob } from "./fan-out.ts";
 
 export interface WebhookWorkerOptions {
-  connection: Redis;
+  connection: RedisClient;
   prefix: string;
   concurrency: number;
   repository: WebhookRepository;
