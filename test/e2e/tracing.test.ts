@@ -77,7 +77,7 @@ describe("one upload, one trace", () => {
   test("spans from the gateway, ingest, the ai-worker and the notifier share the upload's trace id", () => {
     const spans = receiver.spans.filter((span) => span.traceId === TRACE_ID);
     const byService: Record<string, ReceivedSpan[]> = {};
-    for (const span of spans) (byService[span.service] ??= []).push(span);
+    for (const span of spans) byService[span.service] = [...(byService[span.service] ?? []), span];
     expect(Object.keys(byService).sort()).toEqual(["ai-worker", "gateway", "ingest", "notifier"]);
     expect(byService.gateway?.map((span) => span.name)).toContain("POST /api/assets/analyze-queue");
     expect(byService["ai-worker"]?.map((span) => span.name)).toEqual(

@@ -32,10 +32,7 @@ export function progressReporter(emitter: Pick<SocketStreamEmitter, "emit">): Pr
         pending.push(
           job.updateProgress(state).catch(warn),
           emitter
-            .emit(
-              { userId: run.userId, event: "asset_progress", payload: { assetId: run.assetId, ...state, timestamp: new Date().toISOString() } },
-              run.jobId,
-            )
+            .emit({ userId: run.userId, event: "asset_progress", payload: { assetId: run.assetId, ...state, timestamp: new Date().toISOString() } }, run.jobId)
             .catch(warn),
         );
       },
