@@ -6,6 +6,7 @@
  * to clients), plus the per-user counter those buckets come from.
  */
 import { ASSET_STATUSES, CATEGORIES } from "@pipeline/contracts/asset";
+import { createMissingIndexes, type IndexSpec } from "@pipeline/runtime/mongo";
 import type mongoose from "mongoose";
 import { type Connection, type InferSchemaType, Schema, type Types } from "mongoose";
 
@@ -46,7 +47,7 @@ export function assetModel(connection: Connection): AssetModel {
 }
 
 /** The schema's indexes as `createIndexes` specifications (bench/lib/seed.ts builds the same). */
-export function assetIndexSpecs(): { key: Record<string, 1 | -1>; [option: string]: unknown }[] {
+export function assetIndexSpecs(): IndexSpec[] {
   return assetSchema.indexes().map(([key, options]) => ({ ...(options as object), key: key as Record<string, 1 | -1> }));
 }
 
@@ -57,7 +58,7 @@ export function assetIndexSpecs(): { key: Record<string, 1 | -1>; [option: strin
  * service that loads the model, one `createIndex` at a time. Returns the indexes' names.
  */
 export function ensureAssetIndexes(model: AssetModel): Promise<string[]> {
-  return model.collection.createIndexes(assetIndexSpecs());
+  return createMissingIndexes(model.collection, assetIndexSpecs());
 }
 
 /** One counter per user, `_id` the user's id: how many Assets they created, and the newest one's creation time. */

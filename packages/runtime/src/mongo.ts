@@ -13,7 +13,7 @@
  * - indexes are never built implicitly (`autoIndex: false`): the services create them once at
  *   start, in the background (`createIndexesInBackground`).
  */
-import mongoose, { type Connection, type ConnectOptions } from "mongoose";
+import mongoose, { type Connection, type ConnectOptions, type mongo } from "mongoose";
 import { ConfigError } from "./config.ts";
 import type { Logger } from "./logger.ts";
 
@@ -91,6 +91,20 @@ export interface IndexBuilds {
  * A build that fails because MongoDB is unreachable is tried again after `retryMs`, up to `attempts` times;
  * any other failure (conflicting options of an existing index, say) is logged as an error. Never rejects.
  */
+/** An index to create: its key pattern and options (as `createIndexes` takes them). */
+export type IndexSpec = { key: Record<string, 1 | -1>; [option: string]: unknown };
+
+/**
+ * Creates the indexes of `specs` that the collection lacks (matched by key pattern), in one
+ * `createIndexes`; the names of those created. Asking only for missing ones also keeps clear of
+ * FerretDB v1.24, which drops the connection when `createIndexes` names an index that exists.
+ */
+export async function createMissingIndexes(collection: Pick<mongo.Collection, "indexes" | "createIndexes">, specs: IndexSpec[]): Promise<string[]> {
+  const existing = new Set((await collection.indexes().catch(() => [])).map((index) => JSON.stringify(index.key)));
+  const missing = specs.filter((spec) => !existing.has(JSON.stringify(spec.key)));
+  return missing.length ? collection.createIndexes(missing as Parameters<mongo.Collection["createIndexes"]>[0]) : [];
+}
+
 export async function createIndexesInBackground(logger: Logger, builds: IndexBuilds, options: { attempts?: number; retryMs?: number } = {}): Promise<void> {
   const attempts = options.attempts ?? 10;
   const retryMs = options.retryMs ?? 5000;

@@ -6,7 +6,7 @@
  */
 import type { DeliveryAttempt, DeliveryStatus, WebhookEventType } from "@pipeline/contracts/webhooks";
 import { DependencyError } from "@pipeline/runtime/http";
-import { isMongoUnavailable } from "@pipeline/runtime/mongo";
+import { createMissingIndexes, isMongoUnavailable } from "@pipeline/runtime/mongo";
 import { type Collection, type Connection, isValidObjectId, Types } from "mongoose";
 
 export const WEBHOOKS_COLLECTION = "webhooks";
@@ -86,8 +86,8 @@ export class WebhookRepository {
    */
   async init(): Promise<string[]> {
     const [webhooks, deliveries] = await Promise.all([
-      this.webhooks.createIndexes([{ key: { userId: 1 } }]),
-      this.deliveries.createIndexes([{ key: { webhookId: 1, createdAt: -1 } }]),
+      createMissingIndexes(this.webhooks, [{ key: { userId: 1 } }]),
+      createMissingIndexes(this.deliveries, [{ key: { webhookId: 1, createdAt: -1 } }]),
     ]);
     return [...webhooks, ...deliveries];
   }
