@@ -13,12 +13,19 @@ export interface BackgroundRemover {
   readonly name: string;
   /** Returns a PNG with an alpha channel: the item kept, the background transparent. */
   remove(input: BackgroundRemovalInput): Promise<Uint8Array>;
+  /**
+   * How sure the remover is of a cut-out it returned, 0..1 (below 0.5 it is a
+   * guess); undefined when it cannot say (hosted removers, bytes it did not make).
+   */
+  confidenceOf?(cutout: Uint8Array): number | undefined;
 }
 
 export interface AnalysisInput {
   original: Uint8Array;
   /** PNG with alpha from the background remover. */
   cutout: Uint8Array;
+  /** The remover's confidence in `cutout`, when it gave one: colours read from a doubtful cut-out are doubtful too. */
+  cutoutConfidence?: number;
   category: Category;
   signal: AbortSignal;
 }

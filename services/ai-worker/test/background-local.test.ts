@@ -1,11 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { PermanentError } from "@pipeline/runtime/errors";
 import sharp from "sharp";
-import { computeForegroundMask, LocalBackgroundRemover } from "../src/background/local/index.ts";
+import { alphaOf, HEIGHT, iou, svg, truthMask as truthOf, WIDTH } from "../src/background/local/fixtures.test-helpers.ts";
+import { computeForegroundMask, FALLBACK_CONFIDENCE, foregroundMatte, LocalBackgroundRemover } from "../src/background/local/index.ts";
 import { decodeImage } from "../src/image.ts";
 
-const WIDTH = 800; // larger than the remover's working size, so the mask is upscaled
-const HEIGHT = 600;
+// WIDTH x HEIGHT (800 x 600) is larger than the remover's working size, so the mask is upscaled.
 
 /** Shapes as SVG elements; `FILL` is replaced by the fill attribute. */
 const SHAPES = {
@@ -33,10 +33,6 @@ const BACKGROUNDS = {
     `<rect width="100%" height="100%" fill="url(#g)"/>`,
 } as const;
 
-function svg(body: string, width = WIDTH, height = HEIGHT): Buffer {
-  return Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${body}</svg>`);
-}
-
 type Format = "png" | "jpeg" | "webp";
 
 async function photo(shape: keyof typeof SHAPES, background: keyof typeof BACKGROUNDS, format: Format) {
@@ -46,29 +42,8 @@ async function photo(shape: keyof typeof SHAPES, background: keyof typeof BACKGR
 }
 
 /** The shape itself, rendered white on black: the ground truth. */
-async function truthMask(shape: keyof typeof SHAPES): Promise<Uint8Array> {
-  const body = `<rect width="100%" height="100%" fill="#000"/>` + SHAPES[shape].replace("FILL", `fill="#fff"`);
-  return new Uint8Array(await sharp(svg(body)).greyscale().raw().toBuffer());
-}
-
-async function alphaOf(png: Uint8Array) {
-  const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
-  const alpha = new Uint8Array(info.width * info.height);
-  for (let i = 0; i < alpha.length; i++) alpha[i] = data[i * info.channels + info.channels - 1]!;
-  return { alpha, info };
-}
-
-/** Intersection over union of two masks thresholded at 128. */
-function iou(a: Uint8Array, b: Uint8Array): number {
-  let intersection = 0;
-  let union = 0;
-  for (let i = 0; i < a.length; i++) {
-    const inA = a[i]! >= 128;
-    const inB = b[i]! >= 128;
-    if (inA && inB) intersection++;
-    if (inA || inB) union++;
-  }
-  return union === 0 ? 0 : intersection / union;
+function truthMask(shape: keyof typeof SHAPES): Promise<Uint8Array> {
+  return truthOf(SHAPES[shape]);
 }
 
 /** What the README claims for these shapes. */
@@ -160,7 +135,7 @@ describe("LocalBackgroundRemover", () => {
     expect([meta.width, meta.height]).toEqual([HEIGHT, WIDTH]);
   });
 
-  test("a plain image with no object is kept whole rather than erased", async () => {
+  test("a plain image with no object is kept, faded out towards its edges, rather than erased; its confidence says so", async () => {
     const img = await decodeImage(
       await sharp(svg(BACKGROUNDS.gradient, 200, 150))
         .png()
@@ -168,7 +143,9 @@ describe("LocalBackgroundRemover", () => {
     );
     const mask = computeForegroundMask(img);
     expect(mask.length).toBe(200 * 150);
-    expect(mask.every((a) => a === 255)).toBe(true);
+    expect(mask[75 * 200 + 100]).toBe(255);
+    expect(mask[0]).toBe(0);
+    expect(foregroundMatte(img).confidence).toBe(FALLBACK_CONFIDENCE);
   });
 
   test("bytes that are not an image are a PermanentError", async () => {

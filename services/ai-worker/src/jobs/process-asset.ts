@@ -82,7 +82,11 @@ export function processAssetJob(deps: ProcessAssetDeps) {
         const cutout = await step("background", () => deps.remover.remove({ original, originalUrl: data.data.imageUrl, signal }));
         stage = "analysis";
         run.report("analyzing");
-        const metadata = await step("analysis", () => deps.analyzer.analyze({ original, cutout, category: data.data.category, signal }));
+        // How sure the remover is of its mask: a guessed cut-out makes the colours it yields less certain.
+        const cutoutConfidence = deps.remover.confidenceOf?.(cutout);
+        const metadata = await step("analysis", () =>
+          deps.analyzer.analyze({ original, cutout, category: data.data.category, signal, ...(cutoutConfidence === undefined ? {} : { cutoutConfidence }) }),
+        );
         stage = "storing";
         run.report("storing");
         const { url: processedUrl } = await step("store", () => deps.storage.save(cutout, { kind: "processed", contentType: "image/png", signal }));

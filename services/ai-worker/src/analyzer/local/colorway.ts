@@ -1,37 +1,52 @@
 /**
- * Colorway: the item's dominant colours, named from a fixed palette.
+ * Colorway: the item's colours, named from the palette (palette.ts), largest
+ * area first: "White/Black", "Grey/Silver"; an item of one colour is that
+ * name alone ("White" for what collectors call "Triple White").
  *
- * Confidence = coverage x fit, where coverage is the share of the item's
- * pixels that fall in the named colours, and fit is the pixel-weighted mean of
- * max(0, 1 - dE / FIT_RANGE) over those pixels, dE being the OKLab distance
- * of each pixel's colour to the nearest shade of its colour name. So a flat,
- * clean two-tone item scores near 1; a multicolour or off-palette one less.
+ * The item's opaque pixels are binned (5 bits per channel), each bin's mean
+ * colour converted to OKLab and named. Bins of one name form a colour; then
+ * colours that are one colour in different light are merged, the smaller into
+ * the larger:
+ * - shading: two chromatic colours of the same hue whose chroma falls in step
+ *   with their lightness (what less light does in OKLab), so a red shoe's
+ *   shaded half (named Red or Brown) stays Red and a blue's shadow side
+ *   (Navy) stays Blue;
+ * - a neutral next to another on the grey scale (Black/Charcoal,
+ *   Grey/Silver...) when the pixels between them are continuous (a gradient
+ *   of light, not two flat colours) or when it covers under 20 % of the item
+ *   (a dark grey lens ring on a black camera body is detail, not a colour);
+ *   the merged neutral is named by its mean lightness.
+ * Colours covering at least 8 % are reported, at most 3.
+ *
+ * Confidence = coverage x fit x separation x the cut-out's own confidence:
+ * coverage is the share of the item in the reported colours; fit, how
+ * robust each pixel's name is (the share of small nudges of its colour, in
+ * lightness, chroma and hue, that keep its name); separation falls when two
+ * reported colours are close in OKLab. A doubtful cut-out (background removal
+ * unsure) makes doubtful colours.
  */
 import { type Detection, NO_DETECTION } from "@pipeline/contracts/asset";
 import type { RgbaImage } from "../../image.ts";
-
-/** Colour names with a few representative sRGB shades each (nearest shade wins). */
-const PALETTE: ReadonlyArray<readonly [name: string, shades: readonly number[]]> = [
-  ["White", [0xffffff, 0xececec]],
-  ["Black", [0x000000, 0x262626]],
-  ["Grey", [0x5a5a5a, 0x808080, 0xa6a6a6, 0xc4c4c4]],
-  ["Red", [0xff0000, 0xd71920, 0xb0171f, 0x8b0000, 0xe53935, 0xc0392b]],
-  ["Orange", [0xff7f00, 0xff5f1f, 0xf28c28, 0xe67e22, 0xffa500]],
-  ["Yellow", [0xffff00, 0xffd700, 0xffe135, 0xf5d000, 0xe5c100]],
-  ["Green", [0x00a000, 0x228b22, 0x006400, 0x2e8b57, 0x6b8e23, 0x90ee90, 0x32cd32, 0x556b2f]],
-  ["Blue", [0x0000ff, 0x1e90ff, 0x4169e1, 0x87ceeb, 0x0077c8, 0x5b9bd5, 0x1f4aa0]],
-  ["Navy", [0x000080, 0x1b2a4a, 0x14213d, 0x191970]],
-  ["Purple", [0x800080, 0x6a0dad, 0x8a2be2, 0x9370db, 0x4b0082]],
-  ["Pink", [0xffc0cb, 0xff69b4, 0xff1493, 0xf4a6c0, 0xe75480]],
-  ["Brown", [0x8b4513, 0xa0522d, 0x5c4033, 0x6f4e37, 0x7b3f00, 0x4e342e, 0x3b2314]],
-  ["Beige", [0xf5f5dc, 0xd2b48c, 0xe1c699, 0xc8ad7f, 0xf3e5ab, 0xe8d8c0, 0xc19a6b]],
-];
+import { chroma, hueDegrees, srgbToOklab } from "./oklab.ts";
+import { COLOUR_NAMES, type ColourName, colourName, neutralRank } from "./palette.ts";
 
 /** A colour must cover at least this share of the item to be named. */
 const MIN_SHARE = 0.08;
 const MAX_COLOURS = 3;
-/** OKLab (x100) distance at which a pixel no longer fits its colour name at all (~10 just-noticeable differences). */
-const FIT_RANGE = 25;
+/** A neutral adjacent on the grey scale to a larger one needs this share to be a colour of its own. */
+const NEAR_NEUTRAL_SHARE = 0.2;
+/** Shading: hues within this many degrees, chroma-to-lightness ratios within this fraction, lightness within this factor. */
+const SHADING_HUE = 15;
+const SHADING_RATIO = 0.25;
+const SHADING_LIGHTNESS = 2;
+/** Two neutrals are one gradient when the emptiest lightness between them holds this share of the smaller one's peak. */
+const VALLEY_SHARE = 0.1;
+/** OKLab (x100) distance between two reported colours from which they are clearly distinct. */
+const SEPARATION = 15;
+/** The nudges of a colour that its name should survive: lightness, chroma (OKLab x100) and hue (degrees). */
+const NUDGE_LIGHTNESS = 3;
+const NUDGE_CHROMA = 1.5;
+const NUDGE_HUE = 8;
 /** Fewer opaque pixels than this: no item to describe. */
 const MIN_PIXELS = 64;
 /** Pixels with alpha above this belong to the item. */
@@ -39,51 +54,37 @@ const OPAQUE = 128;
 /** Histogram resolution: 5 bits per channel. */
 const BITS = 5;
 
-type Shade = { nameIndex: number; l: number; a: number; b: number };
-const SHADES: Shade[] = PALETTE.flatMap(([, shades], nameIndex) =>
-  shades.map((hex) => {
-    const [l, a, b] = srgbToOklab((hex >> 16) & 255, (hex >> 8) & 255, hex & 255);
-    return { nameIndex, l, a, b };
-  }),
-);
+export type ColourShare = { name: ColourName; share: number; fit: number };
 
-export type ColourShare = { name: string; share: number; fit: number };
+/** One histogram bin: its pixel count, mean colour in OKLab, its name and the names of its nudged colours. */
+type Bin = { count: number; lightness: number; a: number; b: number; name: number; nudged: number[] };
 
-/** The item's colours (opaque pixels of the cutout), largest area first, each with its share of the item and its mean fit 0..1. */
+/** A colour being assembled: the name it is reported under and its pixels' OKLab sums. */
+type Colour = { name: number; count: number; sumL: number; sumA: number; sumB: number; names: Set<number> };
+
+/** The item's colours after merging, largest first, each with its share of the item and its fit 0..1; and the item's pixel count. */
 export function colourShares(img: RgbaImage): { shares: ColourShare[]; pixels: number } {
-  const histogram = opaqueHistogram(img);
-  const counts = new Float64Array(PALETTE.length);
-  const fitSums = new Float64Array(PALETTE.length);
-  for (let bin = 0; bin < histogram.counts.length; bin++) {
-    const n = histogram.counts[bin]!;
-    if (n === 0) continue;
-    const [l, a, b] = srgbToOklab(histogram.sums[bin * 3]! / n, histogram.sums[bin * 3 + 1]! / n, histogram.sums[bin * 3 + 2]! / n);
-    const { nameIndex, distance } = nearestShade(l, a, b);
-    counts[nameIndex]! += n;
-    fitSums[nameIndex]! += n * Math.max(0, 1 - distance / FIT_RANGE);
-  }
-  const shares: ColourShare[] = [];
-  for (let i = 0; i < PALETTE.length; i++) {
-    const n = counts[i]!;
-    if (n > 0) shares.push({ name: PALETTE[i]![0], share: n / histogram.pixels, fit: fitSums[i]! / n });
-  }
-  shares.sort((x, y) => y.share - x.share);
-  return { shares, pixels: histogram.pixels };
+  const { bins, pixels } = opaqueBins(img);
+  const colours = mergeShading(coloursOf(bins), lightnessHistogram(bins), pixels);
+  const shares = colours.map((c) => ({ name: COLOUR_NAMES[c.name]!, share: c.count / pixels, fit: fitOf(bins, c) }));
+  return { shares, pixels };
 }
 
-/** Names up to 3 colours covering >= 8% each, e.g. "Red/White/Black"; null when the cutout has no item. */
-export function detectColorway(cutout: RgbaImage): Detection {
-  const { shares, pixels } = colourShares(cutout);
+/** Names up to 3 colours covering >= 8 % each, e.g. "Red/White/Black"; null when the cutout has no item. */
+export function detectColorway(cutout: RgbaImage, cutoutConfidence = 1): Detection {
+  const { bins, pixels } = opaqueBins(cutout);
   if (pixels < MIN_PIXELS) return NO_DETECTION;
-  const named = shares.filter((s) => s.share >= MIN_SHARE).slice(0, MAX_COLOURS);
+  const colours = mergeShading(coloursOf(bins), lightnessHistogram(bins), pixels);
+  const named = colours.filter((c) => c.count / pixels >= MIN_SHARE).slice(0, MAX_COLOURS);
   if (named.length === 0) return NO_DETECTION;
-  const coverage = named.reduce((sum, s) => sum + s.share, 0);
-  const fit = named.reduce((sum, s) => sum + s.share * s.fit, 0) / coverage;
-  return { value: named.map((s) => s.name).join("/"), confidence: coverage * fit };
+  const covered = named.reduce((sum, c) => sum + c.count, 0);
+  const fit = named.reduce((sum, c) => sum + c.count * fitOf(bins, c), 0) / covered;
+  const confidence = (covered / pixels) * fit * separation(named) * cutoutConfidence;
+  return { value: named.map((c) => COLOUR_NAMES[c.name]).join("/"), confidence };
 }
 
-/** Colour histogram (5 bits per channel) of the opaque pixels; bins keep their colour sums so each bin's mean colour is exact. */
-function opaqueHistogram(img: RgbaImage): { counts: Uint32Array; sums: Float64Array; pixels: number } {
+/** Colour histogram (5 bits per channel) of the opaque pixels, as named OKLab bins (mean colour of each bin, so exact). */
+function opaqueBins(img: RgbaImage): { bins: Bin[]; pixels: number } {
   const size = 1 << (3 * BITS);
   const counts = new Uint32Array(size);
   const sums = new Float64Array(size * 3);
@@ -106,45 +107,156 @@ function opaqueHistogram(img: RgbaImage): { counts: Uint32Array; sums: Float64Ar
     sums[bin * 3 + 2]! += b;
     pixels++;
   }
-  return { counts, sums, pixels };
+  const bins: Bin[] = [];
+  for (let bin = 0; bin < size; bin++) {
+    const count = counts[bin]!;
+    if (count === 0) continue;
+    const [lightness, a, b] = srgbToOklab(sums[bin * 3]! / count, sums[bin * 3 + 1]! / count, sums[bin * 3 + 2]! / count);
+    bins.push({ count, lightness, a, b, name: nameIndex(lightness, a, b), nudged: nudgedNames(lightness, a, b) });
+  }
+  return { bins, pixels };
 }
 
-function nearestShade(l: number, a: number, b: number): { nameIndex: number; distance: number } {
-  let best = SHADES[0]!;
-  let bestSquared = Infinity;
-  for (const shade of SHADES) {
-    const dl = l - shade.l;
-    const da = a - shade.a;
-    const db = b - shade.b;
-    const squared = dl * dl + da * da + db * db;
-    if (squared < bestSquared) {
-      bestSquared = squared;
-      best = shade;
+function nameIndex(lightness: number, a: number, b: number): number {
+  return COLOUR_NAMES.indexOf(colourName(lightness, a, b));
+}
+
+/** The names of the colour nudged up and down in lightness, chroma and hue. */
+function nudgedNames(lightness: number, a: number, b: number): number[] {
+  const c = chroma(a, b);
+  const hue = (hueDegrees(a, b) * Math.PI) / 180;
+  const at = (dl: number, dc: number, dh: number) => {
+    const cc = Math.max(0, c + dc);
+    return nameIndex(lightness + dl, cc * Math.cos(hue + dh), cc * Math.sin(hue + dh));
+  };
+  const dh = (NUDGE_HUE * Math.PI) / 180;
+  return [at(NUDGE_LIGHTNESS, 0, 0), at(-NUDGE_LIGHTNESS, 0, 0), at(0, NUDGE_CHROMA, 0), at(0, -NUDGE_CHROMA, 0), at(0, 0, dh), at(0, 0, -dh)];
+}
+
+function coloursOf(bins: Bin[]): Colour[] {
+  const byName = new Map<number, Colour>();
+  for (const bin of bins) {
+    let colour = byName.get(bin.name);
+    if (colour === undefined) {
+      colour = { name: bin.name, count: 0, sumL: 0, sumA: 0, sumB: 0, names: new Set([bin.name]) };
+      byName.set(bin.name, colour);
+    }
+    colour.count += bin.count;
+    colour.sumL += bin.count * bin.lightness;
+    colour.sumA += bin.count * bin.a;
+    colour.sumB += bin.count * bin.b;
+  }
+  return [...byName.values()];
+}
+
+/** Pixel counts of neutral bins by whole OKLab lightness (0..100), smoothed over 3 units: where the grey scale is continuous. */
+function lightnessHistogram(bins: Bin[]): Float64Array {
+  const raw = new Float64Array(101);
+  for (const bin of bins) if (neutralRank(COLOUR_NAMES[bin.name]!) >= 0) raw[Math.max(0, Math.min(100, Math.round(bin.lightness)))]! += bin.count;
+  const smooth = new Float64Array(101);
+  for (let l = 0; l <= 100; l++) smooth[l] = (raw[Math.max(0, l - 1)]! + raw[l]! + raw[Math.min(100, l + 1)]!) / 3;
+  return smooth;
+}
+
+/** Merges each colour that is another's shading into it, smallest first, until none is; returns the colours largest first. */
+function mergeShading(colours: Colour[], histogram: Float64Array, pixels: number): Colour[] {
+  let merged = true;
+  while (merged) {
+    merged = false;
+    colours.sort((x, y) => y.count - x.count);
+    for (let small = colours.length - 1; small > 0 && !merged; small--) {
+      for (let large = 0; large < small; large++) {
+        if (!isShadingOf(colours[small]!, colours[large]!, histogram, pixels)) continue;
+        absorb(colours[large]!, colours[small]!);
+        renameNeutral(colours[large]!);
+        colours.splice(small, 1);
+        merged = true;
+        break;
+      }
     }
   }
-  return { nameIndex: best.nameIndex, distance: Math.sqrt(bestSquared) };
+  return colours;
+}
+
+function isShadingOf(small: Colour, large: Colour, histogram: Float64Array, pixels: number): boolean {
+  const smallRank = neutralRank(COLOUR_NAMES[small.name]!);
+  const largeRank = neutralRank(COLOUR_NAMES[large.name]!);
+  if (smallRank >= 0 && largeRank >= 0) {
+    if (Math.abs(smallRank - largeRank) !== 1) return false;
+    return small.count / pixels < NEAR_NEUTRAL_SHARE || continuous(histogram, mean(small, "L"), mean(large, "L"));
+  }
+  if (smallRank >= 0 || largeRank >= 0) return false;
+  const [l1, c1, h1] = lch(small);
+  const [l2, c2, h2] = lch(large);
+  const hueGap = Math.min(Math.abs(h1 - h2), 360 - Math.abs(h1 - h2));
+  const ratio1 = c1 / l1;
+  const ratio2 = c2 / l2;
+  const lightnessFactor = Math.max(l1, l2) / Math.min(l1, l2);
+  return hueGap <= SHADING_HUE && Math.abs(ratio1 - ratio2) <= SHADING_RATIO * Math.max(ratio1, ratio2) && lightnessFactor <= SHADING_LIGHTNESS;
+}
+
+/** Whether the neutral pixels' lightness histogram has no gap between lightness x and y. */
+function continuous(histogram: Float64Array, x: number, y: number): boolean {
+  const from = Math.round(Math.min(x, y));
+  const to = Math.round(Math.max(x, y));
+  const peak = (l: number) => Math.max(...histogram.subarray(Math.max(0, l - 3), Math.min(101, l + 4)));
+  let valley = Number.POSITIVE_INFINITY;
+  for (let l = from; l <= to; l++) valley = Math.min(valley, histogram[l]!);
+  return valley >= VALLEY_SHARE * Math.min(peak(from), peak(to));
+}
+
+function absorb(into: Colour, from: Colour): void {
+  into.count += from.count;
+  into.sumL += from.sumL;
+  into.sumA += from.sumA;
+  into.sumB += from.sumB;
+  for (const name of from.names) into.names.add(name);
 }
 
 /**
- * sRGB (0..255) to OKLab, scaled x100 (L 0..100). A perceptual space, so the
- * nearest shade is what a person would call the colour; unlike CIELAB it does
- * not pull saturated blues towards purple.
+ * A merged neutral is named by its mean lightness (one of the names merged):
+ * a white shoe shaded into light grey over half of it is still White, a
+ * black body with a dark grey ring still Black.
  */
-export function srgbToOklab(r: number, g: number, b: number): [number, number, number] {
-  const lr = srgbToLinear(r);
-  const lg = srgbToLinear(g);
-  const lb = srgbToLinear(b);
-  const l = Math.cbrt(0.4122214708 * lr + 0.5363325363 * lg + 0.0514459929 * lb);
-  const m = Math.cbrt(0.2119034982 * lr + 0.6806995451 * lg + 0.1073969566 * lb);
-  const s = Math.cbrt(0.0883024619 * lr + 0.2817188376 * lg + 0.6299787005 * lb);
-  return [
-    100 * (0.2104542553 * l + 0.793617785 * m - 0.0040720468 * s),
-    100 * (1.9779984951 * l - 2.428592205 * m + 0.4505937099 * s),
-    100 * (0.0259040371 * l + 0.7827717662 * m - 0.808675766 * s),
-  ];
+function renameNeutral(colour: Colour): void {
+  if (neutralRank(COLOUR_NAMES[colour.name]!) < 0) return;
+  const name = nameIndex(mean(colour, "L"), mean(colour, "a"), mean(colour, "b"));
+  if (colour.names.has(name)) colour.name = name;
 }
 
-function srgbToLinear(v: number): number {
-  const c = v / 255;
-  return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+function mean(colour: Colour, channel: "L" | "a" | "b"): number {
+  const sum = channel === "L" ? colour.sumL : channel === "a" ? colour.sumA : colour.sumB;
+  return sum / colour.count;
+}
+
+function lch(colour: Colour): [lightness: number, chroma: number, hue: number] {
+  const a = mean(colour, "a");
+  const b = mean(colour, "b");
+  return [Math.max(1e-6, mean(colour, "L")), chroma(a, b), hueDegrees(a, b)];
+}
+
+/** Pixel-weighted share of the colour's bins' nudges that keep a name the colour holds. */
+function fitOf(bins: Bin[], colour: Colour): number {
+  let kept = 0;
+  let total = 0;
+  for (const bin of bins) {
+    if (!colour.names.has(bin.name)) continue;
+    for (const name of bin.nudged) if (colour.names.has(name)) kept += bin.count;
+    total += bin.count * bin.nudged.length;
+  }
+  return total === 0 ? 0 : kept / total;
+}
+
+/** 1 when every two reported colours are at least SEPARATION apart in OKLab, less as the closest pair gets closer. */
+function separation(colours: Colour[]): number {
+  let closest = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < colours.length; i++) {
+    for (let j = i + 1; j < colours.length; j++) {
+      const x = colours[i]!;
+      const y = colours[j]!;
+      const d = Math.hypot(mean(x, "L") - mean(y, "L"), mean(x, "a") - mean(y, "a"), mean(x, "b") - mean(y, "b"));
+      closest = Math.min(closest, d);
+    }
+  }
+  return Math.min(1, closest / SEPARATION);
 }

@@ -18,10 +18,12 @@ export type BackgroundModel = {
   coefficients: Float64Array[];
   /** Colour distance above which a pixel is foreground. */
   threshold: number;
+  /** The border's inlier residuals (pixel - surface), 3 values (R, G, B) each: the backdrop's own colour variation, texture included. */
+  borderResiduals: Float32Array;
 };
 
-/** Per sample: its basis terms (TERMS values, computed once) and its colour (3 values). */
-type BorderSamples = { basis: Float64Array; rgb: Float64Array; count: number };
+/** Per sample: its basis terms (TERMS values, computed once), its colour (3 values) and its sector of the border. */
+type BorderSamples = { basis: Float64Array; rgb: Float64Array; sector: Uint8Array; count: number };
 
 /**
  * Fits the backdrop from a band along the image border, robustly: start from
@@ -29,17 +31,40 @@ type BorderSamples = { basis: Float64Array; rgb: Float64Array; count: number };
  * border), then alternate "fit the quadric to the inliers" and "inliers =
  * samples within 3 robust sigmas". The threshold comes from the residual
  * spread of the inliers, so a noisy or textured backdrop raises it.
+ *
+ * A striped or patterned backdrop has no single colour for the median to
+ * find: its "outliers" are half the border, all the way round, where an item
+ * touching the edge makes a run in one place. Then every sample but the
+ * farthest few is backdrop, and its spread is the texture's.
  */
 export function fitBackgroundModel(img: RgbaImage): BackgroundModel {
   const samples = sampleBorder(img);
   const residual = new Float64Array(samples.count);
-  const inlier = new Uint8Array(samples.count);
+  let coefficients = robustFit(samples, constantModel(samples), residual, false);
+  let cutoff = inlierCutoff(residual, false);
+  if (outliersAllRound(samples, residual, cutoff)) {
+    coefficients = robustFit(samples, coefficients, residual, true);
+    cutoff = inlierCutoff(residual, true);
+  }
+  const inlierResiduals = residual.filter((d) => d <= cutoff);
+  const p95 = quantile(inlierResiduals, 0.95);
+  return { coefficients, threshold: Math.max(MIN_THRESHOLD, 2 * p95), borderResiduals: residualVectors(samples, coefficients, residual, cutoff) };
+}
 
-  let coefficients = constantModel(samples);
+/** Sectors (by angle about the centre) the border is divided into to tell a pattern's outliers (everywhere) from an item's (in one place). */
+const SECTORS = 24;
+/** Outliers in at least this share of the sectors: the backdrop itself varies beyond one colour. */
+const PATTERNED_SECTOR_SHARE = 0.6;
+/** Textured: all samples but this top share of residuals are backdrop (dust, a corner of the item). */
+const TEXTURED_OUTLIER_SHARE = 0.02;
+
+/** Iteratively reweighted fit; leaves the final residual distances in `residual`. */
+function robustFit(samples: BorderSamples, start: Float64Array[], residual: Float64Array, textured: boolean): Float64Array[] {
+  const inlier = new Uint8Array(samples.count);
+  let coefficients = start;
   for (let iteration = 0; iteration < 4; iteration++) {
     residualDistances(samples, coefficients, residual);
-    const sigma = 1.4826 * median(residual);
-    const cutoff = Math.max(MIN_INLIER_CUTOFF, 3 * sigma);
+    const cutoff = inlierCutoff(residual, textured);
     let inliers = 0;
     for (let i = 0; i < samples.count; i++) {
       inlier[i] = residual[i]! <= cutoff ? 1 : 0;
@@ -49,12 +74,64 @@ export function fitBackgroundModel(img: RgbaImage): BackgroundModel {
     if (fitted === null) break;
     coefficients = fitted;
   }
-
   residualDistances(samples, coefficients, residual);
-  const sigma = 1.4826 * median(residual);
-  const inlierResiduals = residual.filter((d) => d <= Math.max(MIN_INLIER_CUTOFF, 3 * sigma));
-  const p95 = quantile(inlierResiduals, 0.95);
-  return { coefficients, threshold: Math.max(MIN_THRESHOLD, 2 * p95) };
+  return coefficients;
+}
+
+function inlierCutoff(residual: Float64Array, textured: boolean): number {
+  if (textured) return Math.max(MIN_INLIER_CUTOFF, quantile(residual, 1 - TEXTURED_OUTLIER_SHARE));
+  return Math.max(MIN_INLIER_CUTOFF, 3 * 1.4826 * median(residual));
+}
+
+/** Whether samples beyond `cutoff` turn up in most sectors of the border (a pattern) rather than a few (an item touching the edge). */
+function outliersAllRound(samples: BorderSamples, residual: Float64Array, cutoff: number): boolean {
+  const total = new Uint32Array(SECTORS);
+  const outliers = new Uint32Array(SECTORS);
+  for (let i = 0; i < samples.count; i++) {
+    total[samples.sector[i]!]!++;
+    if (residual[i]! > cutoff) outliers[samples.sector[i]!]!++;
+  }
+  let sectorsWithOutliers = 0;
+  let sectors = 0;
+  for (let s = 0; s < SECTORS; s++) {
+    if (total[s] === 0) continue;
+    sectors++;
+    if (outliers[s]! >= 0.1 * total[s]!) sectorsWithOutliers++;
+  }
+  return sectorsWithOutliers >= PATTERNED_SECTOR_SHARE * sectors;
+}
+
+/** The residual colour vectors of the samples whose residual distance is within `cutoff`. */
+function residualVectors(samples: BorderSamples, coefficients: Float64Array[], distance: Float64Array, cutoff: number): Float32Array {
+  let count = 0;
+  for (let i = 0; i < samples.count; i++) if (distance[i]! <= cutoff) count++;
+  const out = new Float32Array(count * 3);
+  for (let i = 0, o = 0; i < samples.count; i++) {
+    if (distance[i]! > cutoff) continue;
+    for (let ch = 0; ch < 3; ch++, o++) out[o] = samples.rgb[i * 3 + ch]! - predict(coefficients[ch]!, samples.basis, i * TERMS);
+  }
+  return out;
+}
+
+/**
+ * The backdrop surface along image row `py` (of a width x height image), R, G, B per pixel, into
+ * `out` (3 x width). Per row the quadric is a parabola in x: c0 + c1 x + c3 x², the row's parts folded in.
+ */
+export function modelRow(coefficients: Float64Array[], py: number, width: number, height: number, out: Float32Array): void {
+  const y = normalisedCoordinate(py, height);
+  const [kr, kg, kb] = coefficients as [Float64Array, Float64Array, Float64Array];
+  const constantR = kr[0]! + kr[2]! * y + kr[4]! * y * y;
+  const constantG = kg[0]! + kg[2]! * y + kg[4]! * y * y;
+  const constantB = kb[0]! + kb[2]! * y + kb[4]! * y * y;
+  const linearR = kr[1]! + kr[5]! * y;
+  const linearG = kg[1]! + kg[5]! * y;
+  const linearB = kb[1]! + kb[5]! * y;
+  const step = width > 1 ? 2 / (width - 1) : 0;
+  for (let px = 0, o = 0, x = width > 1 ? -1 : 0; px < width; px++, o += 3, x += step) {
+    out[o] = constantR + (linearR + kr[3]! * x) * x;
+    out[o + 1] = constantG + (linearG + kg[3]! * x) * x;
+    out[o + 2] = constantB + (linearB + kb[3]! * x) * x;
+  }
 }
 
 function sampleBorder(img: RgbaImage): BorderSamples {
@@ -65,6 +142,7 @@ function sampleBorder(img: RgbaImage): BorderSamples {
   const capacity = Math.ceil(bandPixels / step) + 1;
   const basisTerms = new Float64Array(capacity * TERMS);
   const rgb = new Float64Array(capacity * 3);
+  const sector = new Uint8Array(capacity);
   let count = 0;
   let seen = 0;
   for (let py = 0; py < height; py++) {
@@ -76,14 +154,17 @@ function sampleBorder(img: RgbaImage): BorderSamples {
       }
       if (seen++ % step !== 0 || count >= capacity) continue;
       const p = (py * width + px) * 4;
-      basis(normalisedCoordinate(px, width), normalisedCoordinate(py, height), basisTerms, count * TERMS);
+      const x = normalisedCoordinate(px, width);
+      const y = normalisedCoordinate(py, height);
+      basis(x, y, basisTerms, count * TERMS);
+      sector[count] = Math.min(SECTORS - 1, Math.floor(((Math.atan2(y, x) + Math.PI) / (2 * Math.PI)) * SECTORS));
       rgb[count * 3] = data[p]!;
       rgb[count * 3 + 1] = data[p + 1]!;
       rgb[count * 3 + 2] = data[p + 2]!;
       count++;
     }
   }
-  return { basis: basisTerms, rgb, count };
+  return { basis: basisTerms, rgb, sector, count };
 }
 
 /** Pixel index to -1..1, so the quadric's terms are of comparable size. */
@@ -170,14 +251,18 @@ function residualDistances(samples: BorderSamples, coefficients: Float64Array[],
     const at = i * TERMS;
     let sum = 0;
     for (let ch = 0; ch < 3; ch++) {
-      const k = coefficients[ch]!;
-      let predicted = 0;
-      for (let t = 0; t < TERMS; t++) predicted += k[t]! * phi[at + t]!;
-      const d = rgb[i * 3 + ch]! - predicted;
+      const d = rgb[i * 3 + ch]! - predict(coefficients[ch]!, phi, at);
       sum += d * d;
     }
     out[i] = Math.sqrt(sum);
   }
+}
+
+/** One channel's surface at a sample, from its basis terms at phi[at..]. */
+function predict(k: Float64Array, phi: Float64Array, at: number): number {
+  let predicted = 0;
+  for (let t = 0; t < TERMS; t++) predicted += k[t]! * phi[at + t]!;
+  return predicted;
 }
 
 function median(values: Float64Array): number {

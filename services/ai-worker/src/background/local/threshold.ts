@@ -1,26 +1,18 @@
 /** Per-pixel distance to the backdrop model, and the object/backdrop split on it. */
 import type { RgbaImage } from "../../image.ts";
-import { normalisedCoordinate } from "./border-model.ts";
+import { modelRow } from "./border-model.ts";
 
 /** Euclidean RGB distance of every pixel to the backdrop surface. */
 export function distanceToModel(img: RgbaImage, coefficients: Float64Array[]): Float32Array {
   const { width, height, data } = img;
   const out = new Float32Array(width * height);
-  const [kr, kg, kb] = coefficients as [Float64Array, Float64Array, Float64Array];
+  const backdrop = new Float32Array(width * 3);
   for (let py = 0; py < height; py++) {
-    const y = normalisedCoordinate(py, height);
-    // Per row the quadric is a parabola in x: c0 + c1 x + c3 x² with row-constant parts folded in.
-    const rowR = kr[0]! + kr[2]! * y + kr[4]! * y * y;
-    const rowG = kg[0]! + kg[2]! * y + kg[4]! * y * y;
-    const rowB = kb[0]! + kb[2]! * y + kb[4]! * y * y;
-    const linR = kr[1]! + kr[5]! * y;
-    const linG = kg[1]! + kg[5]! * y;
-    const linB = kb[1]! + kb[5]! * y;
-    for (let px = 0, i = py * width, p = i * 4; px < width; px++, i++, p += 4) {
-      const x = normalisedCoordinate(px, width);
-      const dr = data[p]! - (rowR + linR * x + kr[3]! * x * x);
-      const dg = data[p + 1]! - (rowG + linG * x + kg[3]! * x * x);
-      const db = data[p + 2]! - (rowB + linB * x + kb[3]! * x * x);
+    modelRow(coefficients, py, width, height, backdrop);
+    for (let px = 0, i = py * width, p = i * 4, o = 0; px < width; px++, i++, p += 4, o += 3) {
+      const dr = data[p]! - backdrop[o]!;
+      const dg = data[p + 1]! - backdrop[o + 1]!;
+      const db = data[p + 2]! - backdrop[o + 2]!;
       out[i] = Math.sqrt(dr * dr + dg * dg + db * db);
     }
   }
