@@ -10,8 +10,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { AssetProcessedEvent, ClientEventJob } from "@pipeline/contracts/events";
 import { aiJobIdFor, outcomeJobIdFor } from "@pipeline/contracts/jobs";
-import type { DeliveryResponse, WebhookResponse } from "@pipeline/contracts/webhooks";
+import { type DeliveryResponse, WEBHOOK_QUEUE, type WebhookResponse } from "@pipeline/contracts/webhooks";
 import { ClientEventPublisher } from "@pipeline/runtime/client-events";
+import { Queue } from "bullmq";
 import type { Server } from "bun";
 import { Types } from "mongoose";
 import { Webhook } from "standardwebhooks";
@@ -264,6 +265,21 @@ describe("webhooks (WEBHOOK_ALLOW_PRIVATE=true: receivers on loopback)", () => {
     ] as const) {
       expect(verify(secret, receiver.at(path).at(-1)!)).toEqual({ type: "asset.deleted", timestamp: payload.timestamp, data: payload });
     }
+  });
+
+  test("a user without webhooks costs no fan-out job; after Redis lost the owners' set, events still reach webhooks and the set comes back", async () => {
+    const queue = stack.onStop(new Queue(WEBHOOK_QUEUE, { connection: stack.redis(), prefix: stack.id }));
+    const before = await queue.getJobCountByTypes("completed", "failed", "waiting", "active", "delayed");
+    await publish(processedEvent(newUserId()));
+    await Bun.sleep(500);
+    expect(await queue.getJobCountByTypes("completed", "failed", "waiting", "active", "delayed")).toBe(before);
+
+    await stack.redis().del(`${stack.id}:webhook-owners`);
+    const event = processedEvent(users.a);
+    const assetId = (event.payload as AssetProcessedEvent).assetId;
+    await publish(event);
+    await eventually(() => receiver.at("/a").some((request) => request.body.includes(assetId)), 30_000, "the delivery after the set was lost");
+    expect(await stack.redis().sismember(`${stack.id}:webhook-owners`, users.a)).toBe(1);
   });
 
   test("a receiver answering 500, 500, 200: three attempts under one webhook-id, delivery succeeded", async () => {

@@ -1,5 +1,6 @@
 /** Webhooks: the target guard, Standard Webhooks signing, one delivery attempt, and the repository of webhooks and deliveries. */
 export * from "./config.ts";
+export * from "./owners.ts";
 export * from "./repository.ts";
 export * from "./response.ts";
 export * from "./send.ts";

@@ -145,6 +145,11 @@ export class WebhookRepository {
   }
 
   /** The user's enabled webhooks that take events of `type`. */
+  /** Every user with a webhook (to rebuild the owners' set in Redis). */
+  ownerIds(): Promise<string[]> {
+    return guarded(async () => (await this.webhooks.distinct("userId")).map((id) => String(id)));
+  }
+
   subscribed(userId: string, type: WebhookEventType): Promise<WebhookDoc[]> {
     return guarded(() => this.webhooks.find({ userId: objectId(userId), enabled: true, events: type }).toArray());
   }

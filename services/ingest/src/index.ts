@@ -12,7 +12,7 @@ import { redisConnection, redisIsUp } from "@pipeline/runtime/redis";
 import { SocketStreamEmitter } from "@pipeline/runtime/socket-stream";
 import { initTracing, shutdownTracing } from "@pipeline/runtime/tracing";
 import { createStorage } from "@pipeline/storage";
-import { WebhookRepository } from "@pipeline/webhooks";
+import { WebhookOwners, WebhookRepository } from "@pipeline/webhooks";
 import { Queue } from "bullmq";
 import { createIngestApp } from "./app.ts";
 import { ingestConfigSchema } from "./config.ts";
@@ -86,7 +86,7 @@ try {
     idempotency: new IdempotentUploads(redis, { prefix: config.QUEUE_PREFIX }),
     jobs: new JobsService(producer, assetsService, pipelineQueues),
     queues: pipelineQueues,
-    webhooks: new WebhooksService(webhookRepository, { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE }, logger),
+    webhooks: new WebhooksService(webhookRepository, { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE }, logger, new WebhookOwners(redis, config.QUEUE_PREFIX)),
     internalSecret: await internalSecret(config.JWT_SECRET, config.INTERNAL_SECRET),
     maxImageBytes: config.MAX_IMAGE_BYTES,
     readiness: { mongo: () => mongoIsUp(mongo), redis: () => redisIsUp(redis) },

@@ -1,7 +1,7 @@
 /** What ingest does with a user's webhooks: register (checking the target), list, delete, and show recent deliveries. */
 import type { CreatedWebhook, CreateWebhook, DeliveryList, WebhookList } from "@pipeline/contracts/webhooks";
 import { WEBHOOK_EVENT_TYPES } from "@pipeline/contracts/webhooks";
-import { HttpError } from "@pipeline/runtime/http";
+import { DependencyError, HttpError } from "@pipeline/runtime/http";
 import type { Logger } from "@pipeline/runtime/logger";
 import {
   checkTarget,
@@ -11,6 +11,7 @@ import {
   toWebhookResponse,
   UnresolvableTargetError,
   UnsafeTargetError,
+  type WebhookOwners,
   type WebhookRepository,
 } from "@pipeline/webhooks";
 
@@ -26,6 +27,7 @@ export class WebhooksService {
     private readonly repository: WebhookStore,
     private readonly policy: TargetPolicy,
     private readonly logger: Logger,
+    private readonly owners: Pick<WebhookOwners, "add">,
   ) {}
 
   async create(userId: string, input: CreateWebhook): Promise<CreatedWebhook> {
@@ -34,6 +36,10 @@ export class WebhooksService {
       throw new HttpError(409, "conflict", `at most ${MAX_WEBHOOKS_PER_USER} webhooks per user; delete one first`);
     const requested = input.events ?? WEBHOOK_EVENT_TYPES;
     const events = WEBHOOK_EVENT_TYPES.filter((type) => requested.includes(type));
+    // First, so the notifier never skips this user's events once the webhook exists.
+    await this.owners.add(userId).catch((error) => {
+      throw new DependencyError("redis", error);
+    });
     const webhook = await this.repository.create({ userId, url: input.url, events, secret: newSecret() });
     const id = webhook._id.toHexString();
     this.logger.info({ webhookId: id, userId, events }, "webhook registered");

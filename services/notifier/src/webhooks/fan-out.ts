@@ -11,7 +11,7 @@ import { describeZodError } from "@pipeline/contracts/errors";
 import type { ClientEventJob } from "@pipeline/contracts/events";
 import { webhookEventFor, webhookPayloadSchema } from "@pipeline/contracts/webhooks";
 import type { Logger } from "@pipeline/runtime/logger";
-import type { WebhookRepository } from "@pipeline/webhooks";
+import type { WebhookOwners, WebhookRepository } from "@pipeline/webhooks";
 import { type Job, type Queue, UnrecoverableError } from "bullmq";
 import { z } from "zod";
 import { DELIVER_JOB, type DeliveryJob, type DeliverySettings, deliveryJobOptions } from "./deliver.ts";
@@ -36,11 +36,14 @@ export const fanOutJobIdFor = (outcomeJobId: string) => `fanout-${outcomeJobId.r
 export const deliveryIdFor = (outcomeJobId: string, webhookId: string) =>
   `msg_${createHash("sha256").update(`${outcomeJobId}\n${webhookId}`).digest("hex").slice(0, 32)}`;
 
-/** The outcome consumer's `onEmitted`: queues one fan-out for an event that webhooks carry. */
-export function enqueueFanOut(queue: Pick<Queue, "add">) {
+/**
+ * The outcome consumer's `onEmitted`: queues one fan-out for an event that webhooks carry, unless its
+ * owner certainly has no webhook (one SISMEMBER: most users have none).
+ */
+export function enqueueFanOut(queue: Pick<Queue, "add">, owners: Pick<WebhookOwners, "mayHave">) {
   return async (event: ClientEventJob, outcomeJobId: string): Promise<void> => {
     const webhookEvent = webhookEventFor(event);
-    if (!webhookEvent) return;
+    if (!webhookEvent || !(await owners.mayHave(event.userId))) return;
     // Dated with the event's own time, so every attempt sends the same body.
     const data: FanOutJob = {
       userId: event.userId,
@@ -52,7 +55,8 @@ export function enqueueFanOut(queue: Pick<Queue, "add">) {
 }
 
 export interface FanOutDeps {
-  repository: Pick<WebhookRepository, "subscribed" | "createDelivery">;
+  repository: Pick<WebhookRepository, "subscribed" | "createDelivery" | "ownerIds">;
+  owners: Pick<WebhookOwners, "known" | "rebuild">;
   queue: Pick<Queue, "addBulk">;
   delivery: DeliverySettings;
   logger: Logger;
@@ -63,6 +67,8 @@ export function fanOutJob(deps: FanOutDeps) {
     const parsed = fanOutJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid fan-out job: ${describeZodError(parsed.error)}`);
     const { userId, outcomeJobId, payload } = parsed.data;
+    // Redis lost the owners' set: every event comes here until it is back.
+    if (!(await deps.owners.known())) await deps.owners.rebuild(await deps.repository.ownerIds());
     const webhooks = await deps.repository.subscribed(userId, payload.type);
     const body = JSON.stringify(payload);
     const jobs: { name: string; data: DeliveryJob; opts: ReturnType<typeof deliveryJobOptions> & { jobId: string } }[] = [];

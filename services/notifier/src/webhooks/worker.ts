@@ -6,7 +6,7 @@
 import { WEBHOOK_QUEUE } from "@pipeline/contracts/webhooks";
 import type { Logger } from "@pipeline/runtime/logger";
 import type { RedisClient } from "@pipeline/runtime/redis";
-import type { TargetPolicy, WebhookRepository } from "@pipeline/webhooks";
+import { type TargetPolicy, WebhookOwners, type WebhookRepository } from "@pipeline/webhooks";
 import { type Job, Queue, UnrecoverableError, Worker } from "bullmq";
 import type { NotifierMetrics } from "../metrics.ts";
 import { DELIVER_JOB, type DeliverySettings, deliverJob } from "./deliver.ts";
@@ -29,8 +29,9 @@ export function createWebhookWorker(options: WebhookWorkerOptions) {
   const shutdown = new AbortController();
   const queue = new Queue(WEBHOOK_QUEUE, { connection: options.connection, prefix: options.prefix });
   const { repository, logger } = options;
+  const owners = new WebhookOwners(options.connection, options.prefix);
   const handlers: Record<string, (job: Job, token?: string) => Promise<unknown>> = {
-    [FAN_OUT_JOB]: fanOutJob({ repository, queue, delivery: options.delivery, logger }),
+    [FAN_OUT_JOB]: fanOutJob({ repository, owners, queue, delivery: options.delivery, logger }),
     [DELIVER_JOB]: deliverJob({
       repository,
       policy: options.policy,
@@ -70,7 +71,7 @@ export function createWebhookWorker(options: WebhookWorkerOptions) {
 
   return {
     /** For the outcome consumer: queues the fan-out of an event. */
-    onEmitted: enqueueFanOut(queue),
+    onEmitted: enqueueFanOut(queue, owners),
     start: () => void worker.run(),
     isRunning: () => worker.isRunning(),
     /** Stops taking jobs; attempts still in flight after `graceMs` are handed back to the queue. */
