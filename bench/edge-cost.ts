@@ -26,7 +26,7 @@ const image = new Uint8Array(
     .webp({ quality: 85 })
     .toBuffer(),
 );
-const stack = await Stack.start({ services: ["ingest", "gateway"], env: { RATE_LIMIT_PER_MINUTE: "1000000" } });
+const stack = await Stack.start({ services: ["ingest", "gateway"], env: { RATE_LIMIT_PER_MINUTE: "1000000", UPLOAD_RATE_LIMIT_PER_MINUTE: "1000000" } });
 try {
   const tokens = await Promise.all(Array.from({ length: 20 }, () => tokenFor(newUserId())));
   const run = async (count: number) => {

@@ -63,6 +63,8 @@ export class BenchStack {
         AI_MODEL: options.ai.model,
         LOG_LEVEL: "warn",
         RATE_LIMIT_PER_MINUTE: "1000000",
+        UPLOAD_RATE_LIMIT_PER_MINUTE: "1000000",
+        IP_RATE_LIMIT_PER_MINUTE: "1000000",
       };
       await stack.add("ingest");
       for (let i = 0; i < (options.workers ?? 1); i++) await stack.add("ai-worker");
