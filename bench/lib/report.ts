@@ -302,16 +302,15 @@ export function observations(results: BenchResults): string[] {
   return notes;
 }
 
-const START = "<!-- bench:start -->";
-const END = "<!-- bench:end -->";
+const BENCH_MARKERS = { start: "<!-- bench:start -->", end: "<!-- bench:end -->", heading: "Performance" };
 
-/** Rewrites what lies between the markers; adds a "## Performance" section with them at the end when absent. */
-export function updateReadme(path: string, body: string): void {
+/** Rewrites what lies between the markers; adds a section with them (under `heading`) at the end when absent. */
+export function updateReadme(path: string, body: string, markers: { start: string; end: string; heading: string } = BENCH_MARKERS): void {
   let text = readFileSync(path, "utf8");
-  if (!text.includes(START) || !text.includes(END)) {
-    text = `${text.replace(/\s*$/, "")}\n\n## Performance\n\n${START}\n${END}\n`;
+  if (!text.includes(markers.start) || !text.includes(markers.end)) {
+    text = `${text.replace(/\s*$/, "")}\n\n## ${markers.heading}\n\n${markers.start}\n${markers.end}\n`;
   }
-  const start = text.indexOf(START) + START.length;
-  const end = text.indexOf(END, start);
+  const start = text.indexOf(markers.start) + markers.start.length;
+  const end = text.indexOf(markers.end, start);
   writeFileSync(path, `${text.slice(0, start)}\n${body}\n${text.slice(end)}`);
 }

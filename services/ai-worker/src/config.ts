@@ -21,5 +21,7 @@ export const workerConfigSchema = baseConfigSchema
     WORKER_MAX_STALLED_COUNT: z.coerce.number().int().min(0).default(2),
     BACKGROUND_REMOVAL: z.enum(["local", "cloudinary"]).default("local"),
     ANALYZER: z.enum(["local", "openai"]).default("local"),
+    /** The user's catalogue (JSON or CSV), merged with the shipped one by the local analyzer; checked at start. */
+    CATALOGUE_PATH: z.string().optional(),
   });
 export type WorkerConfig = z.infer<typeof workerConfigSchema>;

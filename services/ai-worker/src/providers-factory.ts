@@ -1,5 +1,7 @@
 /** Picks each stage's provider from configuration (BACKGROUND_REMOVAL, ANALYZER). */
 import { ConfigError } from "@pipeline/runtime/config";
+import { loadCatalogue } from "./analyzer/local/catalogue.ts";
+import { CatalogueFileError } from "./analyzer/local/catalogue-file.ts";
 import { LocalAnalyzer } from "./analyzer/local/index.ts";
 import { OpenAiAnalyzer } from "./analyzer/openai.ts";
 import { CloudinaryBackgroundRemover } from "./background/cloudinary.ts";
@@ -21,8 +23,18 @@ export function createBackgroundRemover(config: WorkerConfig): BackgroundRemover
 export function createAnalyzer(config: WorkerConfig): MetadataAnalyzer {
   switch (config.ANALYZER) {
     case "local":
-      return new LocalAnalyzer();
+      return new LocalAnalyzer(localCatalogue(config.CATALOGUE_PATH));
     case "openai":
       return new OpenAiAnalyzer(config);
+  }
+}
+
+/** The shipped catalogue merged with CATALOGUE_PATH's; a malformed file stops the service at start, naming the file and line. */
+function localCatalogue(path: string | undefined) {
+  try {
+    return loadCatalogue(path);
+  } catch (error) {
+    if (error instanceof CatalogueFileError && path !== undefined) throw new ConfigError(`invalid configuration: CATALOGUE_PATH: ${error.message}`);
+    throw error;
   }
 }

@@ -6,7 +6,8 @@
  * - colorway: share of the item's pixels in the named colours x how closely
  *   they match those colours (colorway.ts);
  * - brand/model: OCR word confidence x catalogue match quality, lowered when
- *   only one piece of evidence was read (catalogue.ts);
+ *   only one piece of evidence was read, then calibrated to the chance of
+ *   being right on the evaluation set (catalogue.ts);
  * - `{value: null, confidence: 0}` when nothing was recognised.
  */
 import type { Detection, ExtractedMetadata } from "@pipeline/contracts/asset";
@@ -17,25 +18,28 @@ import { detectColorway } from "./colorway.ts";
 import { closeOcr, OCR_MAX_SIDE, readText } from "./ocr.ts";
 
 /** A model this sure from the cutout is not worth a second OCR pass on the original. */
-const CONFIDENT_MODEL = 0.6;
+const CONFIDENT_MODEL = 0.85;
 
 export class LocalAnalyzer implements MetadataAnalyzer {
   readonly name = "local";
 
   constructor(private readonly index: Catalogue = catalogue()) {}
 
-  async analyze({ original, cutout, category, signal }: AnalysisInput): Promise<ExtractedMetadata> {
+  async analyze({ original, cutout, category, signal, cutoutConfidence }: AnalysisInput): Promise<ExtractedMetadata> {
     signal.throwIfAborted();
     const item = await decodeImage(cutout, OCR_MAX_SIDE);
-    const colorway = detectColorway(item);
+    const colorway = detectColorway(item, cutoutConfidence);
 
-    // The cutout first: the backdrop's clutter is gone (white), so OCR sees only the item.
+    // The cutout first: the backdrop is transparent, so only the item's text lines are found and read.
     let match = matchCatalogue(await readText(item, signal), category, this.index);
-    // Then the whole photo, in case the remover cut away a label (a box, a tag next to the item).
+    // Then the rest of the photo, in case the remover cut away a label (a box, a tag next to the item):
+    // only lines off the item are read, the item's own were read above.
     if (match.model.confidence < CONFIDENT_MODEL && hasTransparency(item)) {
       signal.throwIfAborted();
       const photo = await decodeImage(original, OCR_MAX_SIDE);
-      match = stronger(match, matchCatalogue(await readText(photo, signal), category, this.index));
+      if (photo.width === item.width && photo.height === item.height) {
+        match = stronger(match, matchCatalogue(await readText(photo, signal, item), category, this.index));
+      }
     }
     return { brand: finalise(match.brand), model: finalise(match.model), colorway: finalise(colorway) };
   }

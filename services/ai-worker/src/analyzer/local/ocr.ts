@@ -1,18 +1,29 @@
 /**
  * OCR with tesseract.js, fully offline: the English model is read from the
- * `@tesseract.js-data/eng` package on disk, never from a CDN. One worker
- * (a WebAssembly Tesseract in a worker thread) is started on first use and
- * reused; jobs queue on it, so concurrent analyses do not multiply memory.
+ * `@tesseract.js-data/eng` package on disk, never from a CDN.
+ *
+ * Text is found first (text-regions.ts) and only those lines are read, each
+ * straightened, scaled and binarised on its own (line-image.ts), as a single
+ * line (PSM 7). A photo without text costs no OCR at all.
+ *
+ * One Tesseract worker (WebAssembly in a worker thread) per process, started
+ * on first use; jobs queue on it, so concurrent analyses do not multiply
+ * memory. A job cannot be interrupted inside Tesseract, so when a caller's
+ * signal aborts (the attempt's timeout), the worker is terminated and a fresh
+ * one started at once: the next call waits for a start (about a second), not for the
+ * abandoned work to finish. Calls of other jobs that were on the terminated
+ * worker run again on the new one.
  */
 
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import sharp from "sharp";
 import type { Page, Worker as TesseractWorker } from "tesseract.js";
 import { createWorker, OEM, PSM } from "tesseract.js";
 import type { RgbaImage } from "../../image.ts";
+import { type GreyImage, lineImage, toPgm } from "./line-image.ts";
+import { findTextLines, type TextLine } from "./text-regions.ts";
 
 export interface OcrWord {
   text: string;
@@ -30,20 +41,79 @@ export interface OcrLine extends OcrWord {
  */
 const ENG_MODEL_DIR = join(dirname(fileURLToPath(import.meta.resolve("@tesseract.js-data/eng/package.json"))), "4.0.0_best_int");
 
-/** Text is read best with glyphs ~20-40 px tall: small images are enlarged, huge ones shrunk (time grows with pixels). */
-const OCR_MIN_SIDE = 1200;
-/** Larger images are shrunk to this before OCR, so callers need not decode them larger. */
+/** A line crop with less ink than this (share of its pixels) is not read. */
+const MIN_INK_SHARE = 0.005;
+
+function inkShare(image: GreyImage): number {
+  let ink = 0;
+  for (const value of image.data) if (value === 0) ink++;
+  return ink / image.data.length;
+}
+
+/** Larger images are shrunk to this before analysis, so callers need not decode them larger. */
 export const OCR_MAX_SIDE = 2400;
-const OCR_MAX_UPSCALE = 2;
 
-let worker: Promise<TesseractWorker> | null = null;
+/**
+ * Reading order: rows top to bottom, then left to right, both measured along
+ * the lines' own direction (their length-weighted mean angle), so the lines
+ * of a label turned 15° are not read by the height of their centres.
+ */
+function readingOrder(lines: TextLine[]): TextLine[] {
+  const weight = lines.reduce((sum, l) => sum + l.length, 0);
+  const angle = weight === 0 ? 0 : lines.reduce((sum, l) => sum + l.angle * l.length, 0) / weight;
+  const cos = Math.cos(angle);
+  const sin = Math.sin(angle);
+  const placed = lines.map((line) => ({ line, u: line.cx * cos + line.cy * sin, v: -line.cx * sin + line.cy * cos }));
+  return placed.sort((a, b) => (Math.abs(a.v - b.v) > 0.5 * Math.min(a.line.letterHeight, b.line.letterHeight) ? a.v - b.v : a.u - b.u)).map((p) => p.line);
+}
 
-function ocrWorker(): Promise<TesseractWorker> {
-  worker ??= startWorker().catch((error: unknown) => {
-    worker = null; // let the next call try again
-    throw error;
-  });
-  return worker;
+/**
+ * Reads the text of an image: the lines found in it, in reading order.
+ * Transparent parts (a cutout's backdrop) are not searched, nor lines centred
+ * on an opaque pixel of `readBefore` (a cutout of the same size already read).
+ * Throws `signal.reason` when aborted.
+ */
+export async function readText(img: RgbaImage, signal: AbortSignal, readBefore?: RgbaImage): Promise<OcrLine[]> {
+  signal.throwIfAborted();
+  const isNew = (line: TextLine) => {
+    if (readBefore === undefined) return true;
+    const x = Math.min(readBefore.width - 1, Math.max(0, Math.round(line.cx)));
+    const y = Math.min(readBefore.height - 1, Math.max(0, Math.round(line.cy)));
+    return readBefore.data[(y * readBefore.width + x) * 4 + 3]! <= 128;
+  };
+  const found = readingOrder(findTextLines(img).filter(isNew));
+  const lines: OcrLine[] = [];
+  for (const line of found) {
+    const image = lineImage(img, line);
+    // Nothing left after binarising (a faint edge found as a line): nothing to read.
+    if (inkShare(image) < MIN_INK_SHARE) continue;
+    lines.push(...(await recognise(toPgm(image), signal)));
+  }
+  return lines;
+}
+
+// ---------------------------------------------------------------------------
+// The shared worker, restarted when a call is abandoned.
+
+/** Rejects the calls of a worker that was terminated under them (they run again on the next). */
+class WorkerRestarted extends Error {
+  override name = "WorkerRestarted";
+}
+
+type Engine = { worker: Promise<TesseractWorker>; inFlight: Set<(error: Error) => void> };
+let engine: Engine | null = null;
+
+function currentEngine(): Engine {
+  if (engine !== null) return engine;
+  const started: Engine = {
+    worker: startWorker().catch((error: unknown) => {
+      if (engine === started) engine = null; // let the next call try again
+      throw error;
+    }),
+    inFlight: new Set(),
+  };
+  engine = started;
+  return started;
 }
 
 async function startWorker(): Promise<TesseractWorker> {
@@ -59,90 +129,70 @@ async function startWorker(): Promise<TesseractWorker> {
     cacheMethod: "none",
     cachePath: join(tmpdir(), "ai-worker-tesseract"),
     logger: () => {},
+    // A failed job rejects its own promise; without a handler tesseract.js also throws it in its message listener.
+    errorHandler: () => {},
   });
   await created.setParameters({
-    // Automatic layout: on product labels it read more than SPARSE_TEXT (which splits
-    // words off their lines) or SINGLE_BLOCK (which misses text away from the centre).
-    tessedit_pageseg_mode: PSM.AUTO,
+    // Each image is one straightened line of text.
+    tessedit_pageseg_mode: PSM.SINGLE_LINE,
     // Images carry no trustworthy DPI; fixing it avoids tesseract's guess (and its warning).
     user_defined_dpi: "300",
+    // Tesseract prints statistics of empty lines to stderr; they would interleave with the service's JSON logs.
+    debug_file: "/dev/null",
   });
   return created;
 }
 
+/** Reads one image (a PGM or PNG of a line) on the shared worker; runs again on a fresh worker if another caller's abort terminated this one. */
+export async function recognise(image: Buffer, signal: AbortSignal): Promise<OcrLine[]> {
+  for (;;) {
+    signal.throwIfAborted();
+    try {
+      return linesOf(await recogniseOn(currentEngine(), image, signal));
+    } catch (error) {
+      if (!(error instanceof WorkerRestarted)) throw error;
+    }
+  }
+}
+
+function recogniseOn(current: Engine, image: Buffer, signal: AbortSignal): Promise<Page> {
+  return new Promise<Page>((resolve, reject) => {
+    const onAbort = () => {
+      reject(signal.reason);
+      restartOcr(current);
+    };
+    current.inFlight.add(reject);
+    signal.addEventListener("abort", onAbort, { once: true });
+    current.worker
+      .then((worker) => worker.recognize(image, {}, { text: false, blocks: true }))
+      .then((result) => resolve(result.data), reject)
+      .finally(() => {
+        current.inFlight.delete(reject);
+        signal.removeEventListener("abort", onAbort);
+      });
+  });
+}
+
+/**
+ * Terminates `current` (if it is still the shared worker) and starts its
+ * replacement now, so the next call does not wait for abandoned work.
+ */
+function restartOcr(current: Engine): void {
+  if (engine !== current) return; // already replaced
+  engine = null;
+  for (const reject of current.inFlight) reject(new WorkerRestarted("OCR worker restarted"));
+  current.worker.then((worker) => worker.terminate()).catch(() => {});
+  currentEngine();
+}
+
 /** Terminates the shared worker (tests, shutdown); the next OCR call starts a new one. */
 export async function closeOcr(): Promise<void> {
-  const current = worker;
-  worker = null;
+  const current = engine;
+  engine = null;
   if (current === null) return;
-  const started = await current.catch(() => null);
+  for (const reject of current.inFlight) reject(new Error("OCR closed"));
+  const started = await current.worker.catch(() => null);
   await started?.terminate();
-}
-
-/**
- * Reads the text of an image. Transparent parts (a cutout's backdrop) become
- * white. Throws `signal.reason` when aborted; the job then finishes in the
- * background (a tesseract job cannot be interrupted) and its result is dropped.
- */
-export async function readText(img: RgbaImage, signal: AbortSignal): Promise<OcrLine[]> {
-  signal.throwIfAborted();
-  const prepared = await prepareForOcr(img);
-  const engine = await abortable(ocrWorker(), signal);
-  const result = await abortable(engine.recognize(prepared, {}, { text: false, blocks: true }), signal);
-  return linesOf(result.data);
-}
-
-/** Greyscale PNG with dark text on a white surface, scaled so text is a size tesseract reads well. */
-async function prepareForOcr(img: RgbaImage): Promise<Buffer> {
-  const longSide = Math.max(img.width, img.height);
-  const scale = longSide < OCR_MIN_SIDE ? Math.min(OCR_MAX_UPSCALE, OCR_MIN_SIDE / longSide) : longSide > OCR_MAX_SIDE ? OCR_MAX_SIDE / longSide : 1;
-  return sharp(surfaceNormalisedLuma(img), { raw: { width: img.width, height: img.height, channels: 1 } })
-    .resize(Math.round(img.width * scale), Math.round(img.height * scale), { fit: "fill", kernel: "cubic" })
-    .png({ compressionLevel: 1 }) // tesseract decodes it at once: speed over size
-    .toBuffer();
-}
-
-/**
- * Luma in which the item's dominant surface is white and whatever contrasts
- * with it (print) is dark; transparent pixels are white.
- *
- * Why: tesseract binarises the page with one global Otsu threshold. White
- * print on a dark camera body, or dark print on a mid-grey box standing on a
- * white backdrop, falls on the same side of that threshold as its surface and
- * vanishes. So: take the median luma of the opaque pixels (the surface), invert
- * when it is dark, and scale it up to white.
- */
-export function surfaceNormalisedLuma(img: RgbaImage): Uint8Array {
-  const { data } = img;
-  const pixels = img.width * img.height;
-  const luma = new Uint8Array(pixels);
-  const histogram = new Uint32Array(256);
-  let opaque = 0;
-  for (let i = 0, p = 0; i < pixels; i++, p += 4) {
-    const l = (77 * data[p]! + 150 * data[p + 1]! + 29 * data[p + 2]!) >> 8; // BT.601 weights / 256
-    luma[i] = l;
-    if (data[p + 3]! > 128) {
-      histogram[l]!++;
-      opaque++;
-    }
-  }
-  let surface = 255;
-  for (let l = 0, seen = 0; opaque > 0 && l < 256; l++) {
-    seen += histogram[l]!;
-    if (2 * seen >= opaque) {
-      surface = l;
-      break;
-    }
-  }
-  const invert = surface < 128;
-  const gain = 255 / Math.max(32, invert ? 255 - surface : surface);
-  const out = new Uint8Array(pixels);
-  for (let i = 0, p = 3; i < pixels; i++, p += 4) {
-    const l = invert ? 255 - luma[i]! : luma[i]!;
-    const alpha = data[p]! / 255;
-    out[i] = Math.min(255, l * gain) * alpha + 255 * (1 - alpha);
-  }
-  return out;
 }
 
 function linesOf(page: Page): OcrLine[] {
@@ -157,13 +207,4 @@ function linesOf(page: Page): OcrLine[] {
     }
   }
   return lines;
-}
-
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  signal.throwIfAborted();
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }
