@@ -8,8 +8,7 @@
  */
 import type { AssetStatus, Category, ExtractedMetadata } from "@pipeline/contracts/asset";
 import { objectIdSchema } from "@pipeline/contracts/asset";
-import { DependencyError } from "@pipeline/runtime/http";
-import { isMongoUnavailable } from "@pipeline/runtime/mongo";
+import { guardMongo, isDuplicateKey } from "@pipeline/runtime/mongo";
 import { type Collection, Types } from "mongoose";
 import { LIST_BUCKET_SIZE, type ListPosition, listBucketOf, newestFirst, walkBuckets } from "./list-walk.ts";
 import { ASSET_COUNTERS_COLLECTION, type AssetCounter, type AssetDoc, type AssetModel } from "./model.ts";
@@ -45,17 +44,6 @@ export interface NewAsset {
 const BACKFILL_BATCH = 20;
 
 const isObjectId = (id: string) => objectIdSchema.safeParse(id).success;
-const isDuplicateKey = (error: unknown) => (error as { code?: unknown } | null)?.code === 11000;
-
-/** Turns "MongoDB is down" into a 503; anything else propagates. */
-async function guarded<T>(operation: () => Promise<T>): Promise<T> {
-  try {
-    return await operation();
-  } catch (error) {
-    if (isMongoUnavailable(error)) throw new DependencyError("database", error);
-    throw error;
-  }
-}
 
 function listFilter(query: AssetFilter): Record<string, unknown> {
   const filter: Record<string, unknown> = { userId: new Types.ObjectId(query.userId) };
@@ -89,10 +77,10 @@ export class AssetRepository {
    */
   async createProcessing(input: NewAsset): Promise<void> {
     const userId = new Types.ObjectId(input.userId);
-    const counter = await guarded(() => this.countNewAsset(userId));
+    const counter = await guardMongo(() => this.countNewAsset(userId));
     const createdAt = counter.lastCreatedAt;
     // The driver's insert: the input is validated already, and mongoose's document machinery costs more than the write.
-    await guarded(() =>
+    await guardMongo(() =>
       this.assets.collection.insertOne({
         _id: input.id,
         userId,
@@ -109,17 +97,17 @@ export class AssetRepository {
 
   findOwned(id: string, userId: string): Promise<AssetDoc | null> {
     if (!isObjectId(id)) return Promise.resolve(null);
-    return guarded(() => this.assets.collection.findOne<AssetDoc>({ _id: new Types.ObjectId(id), userId: new Types.ObjectId(userId) }));
+    return guardMongo(() => this.assets.collection.findOne<AssetDoc>({ _id: new Types.ObjectId(id), userId: new Types.ObjectId(userId) }));
   }
 
   /** Assets `processing` since before `before` (oldest update first is not promised), at most `limit`: candidates for the stranded-asset sweep. */
   findProcessingSince(before: Date, limit: number): Promise<AssetDoc[]> {
-    return guarded(() => this.assets.collection.find<AssetDoc>({ status: "processing", updatedAt: { $lt: before } }, { limit }).toArray());
+    return guardMongo(() => this.assets.collection.find<AssetDoc>({ status: "processing", updatedAt: { $lt: before } }, { limit }).toArray());
   }
 
   findById(id: string): Promise<AssetDoc | null> {
     if (!isObjectId(id)) return Promise.resolve(null);
-    return guarded(() => this.assets.collection.findOne<AssetDoc>({ _id: new Types.ObjectId(id) }));
+    return guardMongo(() => this.assets.collection.findOne<AssetDoc>({ _id: new Types.ObjectId(id) }));
   }
 
   /**
@@ -131,8 +119,8 @@ export class AssetRepository {
     // The catch-up by update time is rare: it keeps the plain query, which FerretDB filters and sorts in Go over all of the user's Assets.
     // A status filter keeps it too: FerretDB runs {userId, status} in SQL and decodes only the matches,
     // where the bucket walk would read every bucket down to the first when matches are rare.
-    if (query.updatedSince || query.status) return guarded(() => this.listByQuery(query));
-    return guarded(async () => {
+    if (query.updatedSince || query.status) return guardMongo(() => this.listByQuery(query));
+    return guardMongo(async () => {
       const userId = new Types.ObjectId(query.userId);
       const counter = await this.counterOf(userId);
       if (!counter) return { items: [], total: 0 };
@@ -169,9 +157,9 @@ export class AssetRepository {
   async deleteOwned(id: string, userId: string): Promise<AssetDoc | null> {
     if (!isObjectId(id)) return null;
     const owner = new Types.ObjectId(userId);
-    const deleted = (await guarded(() => this.assets.collection.findOneAndDelete({ _id: new Types.ObjectId(id), userId: owner }))) as AssetDoc | null;
+    const deleted = (await guardMongo(() => this.assets.collection.findOneAndDelete({ _id: new Types.ObjectId(id), userId: owner }))) as AssetDoc | null;
     // The counter keeps numbering buckets by `n`; the total is `n - deleted`.
-    if (deleted?.listBucket != null) await guarded(() => this.counters.updateOne({ _id: owner }, { $inc: { deleted: 1 } }));
+    if (deleted?.listBucket != null) await guardMongo(() => this.counters.updateOne({ _id: owner }, { $inc: { deleted: 1 } }));
     return deleted;
   }
 
@@ -208,7 +196,7 @@ export class AssetRepository {
   }
 
   private apply(filter: Record<string, unknown>, update: Record<string, unknown>): Promise<AssetDoc | null> {
-    return guarded(() => this.assets.collection.findOneAndUpdate(filter, update, { returnDocument: "after" })) as Promise<AssetDoc | null>;
+    return guardMongo(() => this.assets.collection.findOneAndUpdate(filter, update, { returnDocument: "after" })) as Promise<AssetDoc | null>;
   }
 
   /** Today's query: filtered, sorted and counted by the database. */

@@ -51,12 +51,13 @@ export const createWebhookSchema = z
   .meta({ id: "CreateWebhook" });
 export type CreateWebhook = z.infer<typeof createWebhookSchema>;
 
+/** What every answer about a webhook shows of it. */
+const webhookIdentity = { id: objectIdSchema, url: z.string(), events: z.array(webhookEventTypeSchema) };
+
 /** The answer to a registration: the only time the secret is shown. */
 export const createdWebhookSchema = z
   .object({
-    id: objectIdSchema,
-    url: z.string(),
-    events: z.array(webhookEventTypeSchema),
+    ...webhookIdentity,
     secret: z
       .string()
       .regex(/^whsec_[A-Za-z0-9+/]+=*$/)
@@ -68,9 +69,7 @@ export type CreatedWebhook = z.infer<typeof createdWebhookSchema>;
 /** A webhook as listed (never with its secret). */
 export const webhookSchema = z
   .object({
-    id: objectIdSchema,
-    url: z.string(),
-    events: z.array(webhookEventTypeSchema),
+    ...webhookIdentity,
     enabled: z.boolean(),
     disabledReason: z.string().optional().meta({ description: "Why it was disabled (failing for too long)" }),
     failingSince: z.iso.datetime().optional().meta({ description: "Start of the current streak of failed attempts" }),

@@ -29,6 +29,15 @@ export class DependencyError extends HttpError {
   }
 }
 
+/** Runs an operation on a dependency that fails only when it is unreachable (Redis, a queue): any error is a 503 naming it. */
+export async function orUnavailable<T>(dependency: string, operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw new DependencyError(dependency, error);
+  }
+}
+
 /** The app-wide error handler: known errors keep their status, anything else is a logged 500 without details. */
 export function jsonErrors(app: Hono<any>, logger: Logger, describe?: (error: Error) => HttpError | undefined): void {
   app.onError((error, c) => {

@@ -15,6 +15,7 @@
  */
 import mongoose, { type Connection, type ConnectOptions, type mongo } from "mongoose";
 import { ConfigError } from "./config.ts";
+import { DependencyError } from "./http.ts";
 import type { Logger } from "./logger.ts";
 
 /** How long a write waits for a majority of the replica set before it fails (and the request gets a 503). */
@@ -66,6 +67,19 @@ export async function mongoIsUp(connection: Connection): Promise<boolean> {
   await connection.db.admin().command({ ping: 1 });
   return true;
 }
+
+/** Runs a database operation; "MongoDB is unreachable" becomes a 503, anything else propagates. */
+export async function guardMongo<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    if (isMongoUnavailable(error)) throw new DependencyError("database", error);
+    throw error;
+  }
+}
+
+/** MongoDB's duplicate-key error (a unique index refused the write). */
+export const isDuplicateKey = (error: unknown) => (error as { code?: unknown } | null)?.code === 11000;
 
 /** True for errors that mean "MongoDB is unreachable", as opposed to a bad query. */
 export function isMongoUnavailable(error: unknown): boolean {

@@ -25,8 +25,8 @@ export const EMITTER_UID = "emitter";
 export const socketStreamName = (prefix: string) => `${prefix}:socket.io`;
 /** Set when an Asset is deleted; while it exists, nothing more is written about the Asset. */
 export const deletedAssetKey = (prefix: string, assetId: string) => `${prefix}:deleted-asset:${assetId}`;
-/** How long a deletion marker is kept: longer than any run or outcome retry of the Asset can last. */
-export const DELETED_MARKER_TTL_S = 86_400;
+/** How long a deletion or finished-run marker is kept: longer than any run or outcome retry of the Asset can last. */
+export const MARKER_TTL_S = 86_400;
 
 /** Set once a run's final event is written; while it exists, no progress of that run is written. */
 export const finishedRunKey = (prefix: string, aiJobId: string) => `${prefix}:finished-run:${aiJobId}`;
@@ -87,8 +87,12 @@ export class SocketStreamEmitter {
    * written (a duplicate run still going after a stall). A final event
    * (`asset_processed`) with its `runId` marks that run finished.
    */
-  async emit(job: ClientEventJob, runId?: string): Promise<string | null> {
-    const valid = clientEventJobSchema.parse(job);
+  emit(job: ClientEventJob, runId?: string): Promise<string | null> {
+    return this.write(clientEventJobSchema.parse(job), runId);
+  }
+
+  /** `emit` for an event already checked against the client-event map (the outcome consumer checks every job it takes). */
+  async write(valid: ClientEventJob, runId?: string): Promise<string | null> {
     const assetId = "assetId" in valid.payload ? valid.payload.assetId : "";
     const data = JSON.stringify({
       packet: { type: EVENT_PACKET, data: [valid.event, valid.payload], nsp: "/" },
@@ -110,13 +114,13 @@ export class SocketStreamEmitter {
       String(BROADCAST_MESSAGE),
       data,
       role,
-      String(DELETED_MARKER_TTL_S),
+      String(MARKER_TTL_S),
     );
   }
 
   /** Marks an Asset deleted: from now on no event about it is written, except `asset_deleted`. */
   async markDeleted(assetId: string, userId: string): Promise<void> {
-    await this.redis.set(deletedAssetKey(this.options.prefix, assetId), userId, "EX", DELETED_MARKER_TTL_S);
+    await this.redis.set(deletedAssetKey(this.options.prefix, assetId), userId, "EX", MARKER_TTL_S);
   }
 
   /** The owner recorded by `markDeleted`, or null (never deleted, or long ago). */

@@ -4,10 +4,10 @@
  * no transactions and no TTL indexes). Reads for users are scoped to their
  * owner; "MongoDB is down" becomes a 503.
  */
+import { objectIdSchema } from "@pipeline/contracts/asset";
 import type { DeliveryAttempt, DeliveryStatus, WebhookEventType } from "@pipeline/contracts/webhooks";
-import { DependencyError } from "@pipeline/runtime/http";
-import { createMissingIndexes, isMongoUnavailable } from "@pipeline/runtime/mongo";
-import { type Collection, type Connection, isValidObjectId, Types } from "mongoose";
+import { createMissingIndexes, guardMongo, isDuplicateKey } from "@pipeline/runtime/mongo";
+import { type Collection, type Connection, Types } from "mongoose";
 
 export const WEBHOOKS_COLLECTION = "webhooks";
 export const DELIVERIES_COLLECTION = "webhook_deliveries";
@@ -58,18 +58,8 @@ export interface NewDelivery {
 }
 
 const objectId = (id: string) => new Types.ObjectId(id);
-// Strictly 24 hex: mongoose also accepts 12-character strings as ids.
-const isHexId = (id: string) => /^[0-9a-f]{24}$/i.test(id) && isValidObjectId(id);
-const isDuplicateKey = (error: unknown) => (error as { code?: unknown } | null)?.code === 11000;
-
-async function guarded<T>(operation: () => Promise<T>): Promise<T> {
-  try {
-    return await operation();
-  } catch (error) {
-    if (isMongoUnavailable(error)) throw new DependencyError("database", error);
-    throw error;
-  }
-}
+// Strictly 24 hex (the contract's id): mongoose also accepts 12-character strings as ids.
+const isHexId = (id: string) => objectIdSchema.safeParse(id).success;
 
 export class WebhookRepository {
   private readonly webhooks: Collection<WebhookDoc>;
@@ -93,7 +83,7 @@ export class WebhookRepository {
   }
 
   create(input: NewWebhook): Promise<WebhookDoc> {
-    return guarded(async () => {
+    return guardMongo(async () => {
       const now = new Date();
       const doc: WebhookDoc = {
         _id: new Types.ObjectId(),
@@ -114,7 +104,7 @@ export class WebhookRepository {
 
   /** A user's webhooks, newest first. */
   listOwned(userId: string): Promise<WebhookDoc[]> {
-    return guarded(() =>
+    return guardMongo(() =>
       this.webhooks
         .find({ userId: objectId(userId) })
         .sort({ _id: -1 })
@@ -125,18 +115,18 @@ export class WebhookRepository {
   /** The webhook if it exists and is the user's; null for a malformed id too. */
   findOwned(id: string, userId: string): Promise<WebhookDoc | null> {
     if (!isHexId(id)) return Promise.resolve(null);
-    return guarded(() => this.webhooks.findOne({ _id: objectId(id), userId: objectId(userId) }));
+    return guardMongo(() => this.webhooks.findOne({ _id: objectId(id), userId: objectId(userId) }));
   }
 
   findById(id: string): Promise<WebhookDoc | null> {
     if (!isHexId(id)) return Promise.resolve(null);
-    return guarded(() => this.webhooks.findOne({ _id: objectId(id) }));
+    return guardMongo(() => this.webhooks.findOne({ _id: objectId(id) }));
   }
 
   /** Deletes the user's webhook and its delivery log; false when it is not theirs or absent. */
   deleteOwned(id: string, userId: string): Promise<boolean> {
     if (!isHexId(id)) return Promise.resolve(false);
-    return guarded(async () => {
+    return guardMongo(async () => {
       const { deletedCount } = await this.webhooks.deleteOne({ _id: objectId(id), userId: objectId(userId) });
       if (deletedCount === 0) return false;
       await this.deliveries.deleteMany({ webhookId: objectId(id) });
@@ -147,16 +137,16 @@ export class WebhookRepository {
   /** The user's enabled webhooks that take events of `type`. */
   /** Every user with a webhook (to rebuild the owners' set in Redis). */
   ownerIds(): Promise<string[]> {
-    return guarded(async () => (await this.webhooks.distinct("userId")).map((id) => String(id)));
+    return guardMongo(async () => (await this.webhooks.distinct("userId")).map((id) => String(id)));
   }
 
   subscribed(userId: string, type: WebhookEventType): Promise<WebhookDoc[]> {
-    return guarded(() => this.webhooks.find({ userId: objectId(userId), enabled: true, events: type }).toArray());
+    return guardMongo(() => this.webhooks.find({ userId: objectId(userId), enabled: true, events: type }).toArray());
   }
 
   /** Records a pending delivery; creating it again (a retried fan-out) is a no-op. */
   createDelivery(input: NewDelivery): Promise<void> {
-    return guarded(async () => {
+    return guardMongo(async () => {
       const now = new Date();
       try {
         await this.deliveries.insertOne({
@@ -177,21 +167,21 @@ export class WebhookRepository {
 
   /** Appends an attempt to a pending delivery and sets its status (still pending while retries remain). */
   recordAttempt(deliveryId: string, attempt: AttemptDoc, status: DeliveryStatus): Promise<void> {
-    return guarded(async () => {
+    return guardMongo(async () => {
       await this.deliveries.updateOne({ _id: deliveryId, status: "pending" }, { $push: { attempts: attempt }, $set: { status, updatedAt: new Date() } });
     });
   }
 
   /** Ends a pending delivery as failed without another attempt (its webhook was disabled or deleted). */
   failDelivery(deliveryId: string): Promise<void> {
-    return guarded(async () => {
+    return guardMongo(async () => {
       await this.deliveries.updateOne({ _id: deliveryId, status: "pending" }, { $set: { status: "failed", updatedAt: new Date() } });
     });
   }
 
   /** A webhook's most recent deliveries, newest first. */
   listDeliveries(webhookId: string, limit: number): Promise<DeliveryDoc[]> {
-    return guarded(() =>
+    return guardMongo(() =>
       this.deliveries
         .find({ webhookId: objectId(webhookId) })
         .sort({ createdAt: -1 })
@@ -202,20 +192,20 @@ export class WebhookRepository {
 
   /** Starts a failure streak unless one is running. */
   markFailing(webhookId: Types.ObjectId, since: Date): Promise<void> {
-    return guarded(async () => {
+    return guardMongo(async () => {
       await this.webhooks.updateOne({ _id: webhookId, failingSince: null }, { $set: { failingSince: since, updatedAt: new Date() } });
     });
   }
 
   /** Ends a failure streak (an attempt succeeded). */
   clearFailing(webhookId: Types.ObjectId): Promise<void> {
-    return guarded(async () => {
+    return guardMongo(async () => {
       await this.webhooks.updateOne({ _id: webhookId, failingSince: { $ne: null } }, { $set: { failingSince: null, updatedAt: new Date() } });
     });
   }
 
   disable(webhookId: Types.ObjectId, reason: string): Promise<void> {
-    return guarded(async () => {
+    return guardMongo(async () => {
       await this.webhooks.updateOne({ _id: webhookId, enabled: true }, { $set: { enabled: false, disabledReason: reason, updatedAt: new Date() } });
     });
   }

@@ -65,10 +65,11 @@ export function createGatewayApp(deps: GatewayDeps) {
   if (deps.localStorage) app.route("/media", mediaRoutes(deps.localStorage));
   if (deps.web) app.route("/", webRoutes({ ...deps.web, jwtSecret: deps.jwtSecret, logger: deps.logger }));
   const limiter = new RateLimiter(deps.redis, { keyPrefix: deps.keyPrefix, logger: deps.logger });
+  // A refused token (or cookie, at /admin) counts against the client IP's budget: a flood of bad tokens gets 429.
+  const onRefused = ipRateLimit(limiter, { perMinute: deps.ipRateLimitPerMinute, trustProxyHops: deps.trustProxyHops });
   app.use(
     "/api/*",
-    // A refused token counts against the client IP's budget: a flood of bad tokens gets 429.
-    authenticate(deps.jwtSecret, { onRefused: ipRateLimit(limiter, { perMinute: deps.ipRateLimitPerMinute, trustProxyHops: deps.trustProxyHops }) }),
+    authenticate(deps.jwtSecret, { onRefused }),
     userRateLimit(limiter, { uploadsPerMinute: deps.uploadRateLimitPerMinute, perMinute: deps.rateLimitPerMinute }),
     // Streamed and counted, never buffered: the proxy forwards the guarded body (middleware/body-guard.ts).
     guardBody({ maxBytes: deps.maxBodyBytes }),
@@ -76,9 +77,8 @@ export function createGatewayApp(deps: GatewayDeps) {
   // The queue dashboard: an admin's bearer buys a cookie that only /admin accepts; /admin is forwarded to ingest for admins.
   const adminSessions = new AdminSessions(deps.jwtSecret, deps.web?.publicUrl);
   app.route("/api/admin/session", adminSessionRoutes(adminSessions));
-  app.all("/api/*", forwardToIngest({ ingestUrl: deps.ingestUrl, internalSecret: deps.internalSecret, timeoutMs: deps.upstreamTimeoutMs }));
   const toIngest = forwardToIngest({ ingestUrl: deps.ingestUrl, internalSecret: deps.internalSecret, timeoutMs: deps.upstreamTimeoutMs });
-  const onRefused = ipRateLimit(limiter, { perMinute: deps.ipRateLimitPerMinute, trustProxyHops: deps.trustProxyHops });
+  app.all("/api/*", toIngest);
   app.route("/admin", adminProxy({ sessions: adminSessions, jwtSecret: deps.jwtSecret, forward: toIngest, onRefused }));
   return app;
 }

@@ -10,7 +10,7 @@
  * a client retrying after a crash waits seconds, not minutes.
  */
 import { type Accepted, acceptedSchema } from "@pipeline/contracts/asset";
-import { DependencyError, HttpError } from "@pipeline/runtime/http";
+import { HttpError, orUnavailable } from "@pipeline/runtime/http";
 import type { RedisClient } from "@pipeline/runtime/redis";
 import { z } from "zod";
 
@@ -58,7 +58,7 @@ export class IdempotentUploads {
     const deadline = Date.now() + this.waitMs;
     for (;;) {
       const pending: IdempotencyRecord = { state: "pending", fingerprint };
-      const claimed = await this.guard(() => this.redis.set(redisKey, JSON.stringify(pending), "EX", this.pendingTtlS, "NX"));
+      const claimed = await orUnavailable("redis", () => this.redis.set(redisKey, JSON.stringify(pending), "EX", this.pendingTtlS, "NX"));
       if (claimed) return { answer: await this.runClaimed(redisKey, fingerprint, upload), replayed: false };
       const existing = await this.read(redisKey);
       if (!existing) continue; // released or expired between our SET and GET: claim again
@@ -89,17 +89,9 @@ export class IdempotentUploads {
   }
 
   private async read(redisKey: string): Promise<IdempotencyRecord | null> {
-    const raw = await this.guard(() => this.redis.get(redisKey));
+    const raw = await orUnavailable("redis", () => this.redis.get(redisKey));
     if (raw === null) return null;
     const parsed = recordSchema.safeParse(JSON.parse(raw));
     return parsed.success ? parsed.data : null;
-  }
-
-  private async guard<T>(operation: () => Promise<T>): Promise<T> {
-    try {
-      return await operation();
-    } catch (error) {
-      throw new DependencyError("redis", error);
-    }
   }
 }

@@ -2,7 +2,7 @@
 import { type AssetProgressState, assetProgressStateSchema } from "@pipeline/contracts/asset";
 import { AI_JOB_NAME, AI_QUEUE, aiJobOptions, type JobData, jobDataSchemaFor } from "@pipeline/contracts/jobs";
 import { aiJobSettings, type JobConfig } from "@pipeline/runtime/config";
-import { DependencyError } from "@pipeline/runtime/http";
+import { orUnavailable } from "@pipeline/runtime/http";
 import type { RedisClient } from "@pipeline/runtime/redis";
 import { jobTraceOptions } from "@pipeline/runtime/tracing";
 import { type Job, type JobType, Queue } from "bullmq";
@@ -24,11 +24,7 @@ export class AiJobProducer {
   /** Validates and enqueues; the job id makes a second enqueue for the same run a no-op. */
   async enqueue(data: JobData, jobId: string): Promise<void> {
     const valid = this.schema.parse(data);
-    try {
-      await this.queue.add(AI_JOB_NAME, valid, { ...aiJobOptions(aiJobSettings(this.config)), jobId, ...jobTraceOptions() });
-    } catch (error) {
-      throw new DependencyError("queue", error);
-    }
+    await this.guard(() => this.queue.add(AI_JOB_NAME, valid, { ...aiJobOptions(aiJobSettings(this.config)), jobId, ...jobTraceOptions() }));
   }
 
   /**
@@ -70,12 +66,8 @@ export class AiJobProducer {
   }
 
   /** Runs a queue operation; Redis being unreachable becomes a 503. */
-  async guard<T>(operation: () => Promise<T>): Promise<T> {
-    try {
-      return await operation();
-    } catch (error) {
-      throw new DependencyError("queue", error);
-    }
+  guard<T>(operation: () => Promise<T>): Promise<T> {
+    return orUnavailable("queue", operation);
   }
 
   close() {

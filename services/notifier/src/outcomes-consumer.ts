@@ -17,7 +17,7 @@ import { type Job, UnrecoverableError, Worker } from "bullmq";
 import type { NotifierMetrics } from "./metrics.ts";
 
 export interface OutcomesConsumerOptions {
-  emitter: Pick<SocketStreamEmitter, "emit">;
+  emitter: Pick<SocketStreamEmitter, "write">;
   /** Called once an event is in the stream (not for dropped ones); a rejection retries the job, so it must be idempotent. */
   onEmitted?: (event: ClientEventJob, outcomeJobId: string) => Promise<void>;
   connection: RedisClient;
@@ -37,7 +37,7 @@ export function consumeOutcomes(options: OutcomesConsumerOptions) {
       if (!parsed.success) throw new UnrecoverableError(`invalid client event: ${describeZodError(parsed.error)}`);
       const { userId, event } = parsed.data;
       // An outcome's final event marks its run finished, so a late progress report of that run is dropped.
-      const offset = await options.emitter.emit(parsed.data, aiJobIdOfOutcome(job.id as string));
+      const offset = await options.emitter.write(parsed.data, aiJobIdOfOutcome(job.id as string));
       if (offset === null) {
         options.metrics.dropped.inc({ event });
         options.logger.info({ jobId: job.id, userId, event }, "client event about a deleted asset dropped");

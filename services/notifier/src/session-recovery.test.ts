@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, setSystemTime, test } from "bun:test";
 import { createLogger, type Logger } from "@pipeline/runtime/logger";
 import type { RedisClient } from "@pipeline/runtime/redis";
+import { BROADCAST_MESSAGE, EVENT_PACKET } from "@pipeline/runtime/socket-stream";
 import type { Socket } from "socket.io";
 import { compareStreamIds, SessionRecovery, type SessionRecoveryOptions } from "./session-recovery.ts";
-import { BROADCAST_MESSAGE, type ClusterMessage, EVENT_PACKET, type RestoredSession, type StreamAdapter } from "./stream-adapter.ts";
+import type { ClusterMessage, RestoredSession, StreamAdapter } from "./stream-adapter.ts";
 
 const ALICE = "65f1c0ffee0123456789aaaa";
 const BOB = "65f1c0ffee0123456789bbbb";

@@ -22,8 +22,9 @@
 import type { ClientEventPayload } from "@pipeline/contracts/events";
 import type { Logger } from "@pipeline/runtime/logger";
 import type { RedisClient } from "@pipeline/runtime/redis";
+import { BROADCAST_MESSAGE } from "@pipeline/runtime/socket-stream";
 import type { Socket } from "socket.io";
-import { BROADCAST_MESSAGE, type EncodedBroadcastOptions, type StreamAdapter, writeDirect } from "./stream-adapter.ts";
+import { type EncodedBroadcastOptions, type StreamAdapter, writeDirect } from "./stream-adapter.ts";
 
 const PENDING = Symbol("pending replay");
 

@@ -8,8 +8,6 @@
 import { EVENT_PACKET } from "@pipeline/runtime/socket-stream";
 import type { Server, Socket } from "socket.io";
 
-export { BROADCAST_MESSAGE, EVENT_PACKET } from "@pipeline/runtime/socket-stream";
-
 export interface EncodedBroadcastOptions {
   rooms: string[];
   except: string[];

@@ -6,12 +6,13 @@
  * its result), its images removed from storage, and `asset_deleted` queued
  * for its owner's sockets and webhooks. A DELETE repeated by its owner (the
  * first answer was lost) is a 204 again and queues the same event again,
- * idempotently.
+ * idempotently; with Redis unreachable each Redis step is a 503, and the
+ * owner repeats the DELETE.
  */
 import type { AssetDoc, AssetRepository } from "@pipeline/assets";
 import { objectIdSchema } from "@pipeline/contracts/asset";
 import type { ClientEventPublisher } from "@pipeline/runtime/client-events";
-import { DependencyError, HttpError } from "@pipeline/runtime/http";
+import { HttpError, orUnavailable } from "@pipeline/runtime/http";
 import type { Logger } from "@pipeline/runtime/logger";
 import type { SocketStreamEmitter } from "@pipeline/runtime/socket-stream";
 import type { ImageStorage } from "@pipeline/storage";
@@ -38,7 +39,7 @@ export class AssetRemoval {
       if (!(await this.wasDeletedBy(assetId, userId))) throw new HttpError(404, "not_found", "asset not found");
       return this.announce(assetId, userId);
     }
-    await redisStep(() => this.deps.markers.markDeleted(assetId, userId));
+    await orUnavailable("redis", () => this.deps.markers.markDeleted(assetId, userId));
     let deleted: AssetDoc | null;
     try {
       deleted = await this.deps.repository.deleteOwned(assetId, userId);
@@ -59,7 +60,7 @@ export class AssetRemoval {
 
   private async wasDeletedBy(assetId: string, userId: string): Promise<boolean> {
     if (!objectIdSchema.safeParse(assetId).success) return false;
-    return (await redisStep(() => this.deps.markers.deletedBy(assetId))) === userId;
+    return (await orUnavailable("redis", () => this.deps.markers.deletedBy(assetId))) === userId;
   }
 
   /** Best effort: a file that cannot be removed now is logged (an orphan in storage), never a reason to keep the Asset. */
@@ -70,15 +71,6 @@ export class AssetRemoval {
 
   private announce(assetId: string, userId: string): Promise<void> {
     const payload = { assetId, timestamp: new Date().toISOString() };
-    return redisStep(() => this.deps.events.publish({ userId, event: "asset_deleted", payload }, deletionEventIdFor(assetId)));
-  }
-}
-
-/** A Redis step of the deletion; Redis unreachable is a 503 (the owner repeats the DELETE). */
-async function redisStep<T>(operation: () => Promise<T>): Promise<T> {
-  try {
-    return await operation();
-  } catch (error) {
-    throw new DependencyError("redis", error);
+    return orUnavailable("redis", () => this.deps.events.publish({ userId, event: "asset_deleted", payload }, deletionEventIdFor(assetId)));
   }
 }

@@ -1,7 +1,7 @@
 /** What ingest does with a user's webhooks: register (checking the target), list, delete, and show recent deliveries. */
 import type { CreatedWebhook, CreateWebhook, DeliveryList, WebhookList } from "@pipeline/contracts/webhooks";
 import { WEBHOOK_EVENT_TYPES } from "@pipeline/contracts/webhooks";
-import { DependencyError, HttpError } from "@pipeline/runtime/http";
+import { HttpError, orUnavailable } from "@pipeline/runtime/http";
 import type { Logger } from "@pipeline/runtime/logger";
 import {
   checkTarget,
@@ -37,9 +37,7 @@ export class WebhooksService {
     const requested = input.events ?? WEBHOOK_EVENT_TYPES;
     const events = WEBHOOK_EVENT_TYPES.filter((type) => requested.includes(type));
     // First, so the notifier never skips this user's events once the webhook exists.
-    await this.owners.add(userId).catch((error) => {
-      throw new DependencyError("redis", error);
-    });
+    await orUnavailable("redis", () => this.owners.add(userId));
     const webhook = await this.repository.create({ userId, url: input.url, events, secret: newSecret() });
     const id = webhook._id.toHexString();
     this.logger.info({ webhookId: id, userId, events }, "webhook registered");
