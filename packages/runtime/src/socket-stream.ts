@@ -87,7 +87,7 @@ export class SocketStreamEmitter {
    * written (a duplicate run still going after a stall). A final event
    * (`asset_processed`) with its `runId` marks that run finished.
    */
-  emit(job: ClientEventJob, runId?: string): Promise<string | null> {
+  async emit(job: ClientEventJob, runId?: string): Promise<string | null> {
     return this.write(clientEventJobSchema.parse(job), runId);
   }
 
