@@ -5,6 +5,8 @@
  * operation and status. Also: the AsyncAPI document and the /docs page.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import SwaggerParser from "@apidevtools/swagger-parser";
+import { Parser as AsyncApiParser } from "@asyncapi/parser";
 import { Validator } from "@cfworker/json-schema";
 import { createLogger } from "@pipeline/runtime/logger";
 import { createMetrics } from "@pipeline/runtime/metrics";
@@ -87,6 +89,23 @@ describe("OpenAPI document", () => {
     }
   });
 
+  test("an independent OpenAPI 3.1 validator accepts it, and every $ref resolves within it", async () => {
+    const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"([^"]+)"/g)].map((match) => match[1] as string);
+    expect(refs.length).toBeGreaterThan(10);
+    for (const ref of new Set(refs)) {
+      expect(ref).toStartWith("#/components/");
+      const target = ref
+        .slice(2)
+        .split("/")
+        .reduce<unknown>((node, token) => (node as Record<string, unknown> | undefined)?.[token.replace(/~1/g, "/").replace(/~0/g, "~")], doc);
+      expect(target, `${ref} resolves`).toBeDefined();
+    }
+    // swagger-parser mutates what it is given: hand it a copy. validate() dereferences every $ref.
+    await SwaggerParser.validate(structuredClone(doc) as never);
+    const admin = doc.paths["/api/admin/session"]?.post?.responses["200"]?.content?.["application/json"]?.schema;
+    expect(admin).toEqual({ $ref: "#/components/schemas/AdminSession" });
+  });
+
   test("the gateway's own routes are in it, with no security", () => {
     for (const path of ["/healthz", "/readyz", "/media/{name}"]) expect(doc.paths[path]?.get).toMatchObject({ security: [] });
   });
@@ -151,14 +170,21 @@ describe("real answers fit the document", () => {
 });
 
 describe("AsyncAPI document", () => {
-  test("is AsyncAPI 3.0, needs no token, and names every socket event", async () => {
+  test("is AsyncAPI 3.1, needs no token, and names every socket event", async () => {
     const response = await fetch(`${stack.gatewayUrl}/api/asyncapi.json`);
     expect(response.status).toBe(200);
     const asyncApi = await response.json();
-    expect(asyncApi.asyncapi).toBe("3.0.0");
+    expect(asyncApi.asyncapi).toBe("3.1.0");
     expect(asyncApi.channels.userRoom.address).toBe("user:{userId}");
     const names = new Set(Object.values(asyncApi.channels.userRoom.messages as Record<string, { name: string }>).map((message) => message.name));
     expect([...names].sort()).toEqual(["asset_deleted", "asset_processed", "asset_progress", "session", "session_expired"]);
+  });
+
+  test("the AsyncAPI parser finds nothing to report in it (no error, warning or hint)", async () => {
+    const asyncApi = await (await fetch(`${stack.gatewayUrl}/api/asyncapi.json`)).text();
+    const { document, diagnostics } = await new AsyncApiParser().parse(asyncApi);
+    expect(diagnostics.map((diagnostic) => `${diagnostic.code}: ${diagnostic.message} at ${diagnostic.path.join(".")}`)).toEqual([]);
+    expect(document?.operations().all().length).toBe(5);
   });
 });
 

@@ -5,8 +5,8 @@ import { CLIENT_EVENTS } from "./events.ts";
 const doc = asyncApiDocument({ notifierUrl: "http://127.0.0.1:3002" });
 
 describe("asyncApiDocument", () => {
-  test("is AsyncAPI 3.0 with the notifier as a socket.io server", () => {
-    expect(doc.asyncapi).toBe("3.0.0");
+  test("is AsyncAPI 3.1 with the notifier as a socket.io server", () => {
+    expect(doc.asyncapi).toBe("3.1.0");
     expect(doc.servers.notifier).toMatchObject({ host: "127.0.0.1:3002", protocol: "ws", pathname: "/socket.io/" });
   });
 

@@ -1,5 +1,5 @@
 /**
- * The socket side described as AsyncAPI 3.0, generated from the typed
+ * The socket side described as AsyncAPI 3.1, generated from the typed
  * client-event map (`clientEventMap`): one message and one `receive`
  * operation per event the server sends, so a new entry in the map appears
  * here with no other change. Payload schemas come from zod (z.toJSONSchema).
@@ -23,7 +23,7 @@ export interface AsyncApiOptions {
   version?: string;
 }
 
-/** The JSON Schema of one payload: draft-07 (AsyncAPI 3.0's JSON Schema format), inlined. */
+/** The JSON Schema of one payload: draft-07 (AsyncAPI 3.1's JSON Schema format), inlined. */
 function payloadSchema(schema: z.ZodType): Record<string, unknown> {
   const { $schema: _, ...rest } = z.toJSONSchema(schema, { target: "draft-7", io: "output", metadata: z.registry(), unrepresentable: "any" }) as Record<
     string,
@@ -74,7 +74,7 @@ export function asyncApiDocument(options: AsyncApiOptions) {
     };
   }
   return {
-    asyncapi: "3.0.0",
+    asyncapi: "3.1.0",
     info: {
       title: "Collectibles AI pipeline: socket events",
       version: options.version ?? "0.1.0",

@@ -22,7 +22,7 @@ export function docsRoutes() {
       telemetry: false,
       sources: [
         { title: "HTTP API (OpenAPI 3.1)", slug: "http", url: "/api/openapi.json", default: true },
-        { title: "Socket events (AsyncAPI 3.0)", slug: "socket", url: "/api/asyncapi.json" },
+        { title: "Socket events (AsyncAPI 3.1)", slug: "socket", url: "/api/asyncapi.json" },
       ],
     }),
   );

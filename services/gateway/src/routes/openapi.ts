@@ -5,7 +5,7 @@
  *   that validate its requests and shape its responses; it is fetched from
  *   ingest once and cached, and the gateway adds what it owns (its 429, and
  *   /healthz, /readyz, /media/{name}).
- * - `/api/asyncapi.json`: AsyncAPI 3.0 of the socket events, generated from
+ * - `/api/asyncapi.json`: AsyncAPI 3.1 of the socket events, generated from
  *   the typed client-event map (`@pipeline/contracts/asyncapi`).
  */
 import { adminSessionSchema } from "@pipeline/contracts/admin";
@@ -102,7 +102,47 @@ export function publicDocument(ingestDocument: OpenApiDocument): OpenApiDocument
     );
   }
   const tags = [...((ingestDocument.tags as unknown[] | undefined) ?? []), { name: "health" }, { name: "media" }];
-  return { ...ingestDocument, tags, paths: { ...paths, ...GATEWAY_PATHS } };
+  return hoistDefinitions({ ...ingestDocument, tags, paths: { ...paths, ...GATEWAY_PATHS } });
+}
+
+const DEFS_REF = "#/$defs/";
+const COMPONENT_REF = "#/components/schemas/";
+
+/**
+ * zod's JSON Schema puts named schemas (`.meta({id})`) under the schema's own
+ * `$defs` and refers to them as `#/$defs/Name`; in an OpenAPI document `#` is
+ * the document's root, so those references resolve nowhere. Every `$defs`
+ * found anywhere moves to `components.schemas` and its references follow.
+ * Two different schemas under one name are a bug in the schemas: it throws.
+ */
+export function hoistDefinitions<D extends Record<string, unknown>>(document: D): D {
+  const schemas: Record<string, unknown> = {};
+  const hoist = (name: string, schema: unknown) => {
+    if (name in schemas && JSON.stringify(schemas[name]) !== JSON.stringify(schema)) {
+      throw new Error(`two different schemas are named ${name} in the OpenAPI document`);
+    }
+    schemas[name] = schema;
+  };
+  const walk = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(walk);
+    if (value === null || typeof value !== "object") return value;
+    const out: Record<string, unknown> = {};
+    for (const [key, child] of Object.entries(value)) {
+      if (key === "$defs" && child && typeof child === "object") {
+        for (const [name, schema] of Object.entries(child)) hoist(name, walk(schema));
+      } else if (key === "$ref" && typeof child === "string" && child.startsWith(DEFS_REF)) {
+        out.$ref = COMPONENT_REF + child.slice(DEFS_REF.length);
+      } else {
+        out[key] = walk(child);
+      }
+    }
+    return out;
+  };
+  const { components = {}, ...rest } = document as { components?: Record<string, unknown> };
+  const { schemas: named = {}, ...otherComponents } = components as { schemas?: Record<string, unknown> };
+  for (const [name, schema] of Object.entries(named)) hoist(name, walk(schema));
+  const walked = walk(rest) as Record<string, unknown>;
+  return { ...walked, components: { ...(walk(otherComponents) as Record<string, unknown>), schemas } } as unknown as D;
 }
 
 export function openApiRoutes(options: { ingestUrl: string; notifierPublicUrl: string; logger: Logger }) {
