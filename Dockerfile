@@ -1,6 +1,8 @@
-# syntax=docker/dockerfile:1
 # One image per service, built from the workspace root (compose passes SERVICE):
 #   docker build --build-arg SERVICE=gateway -t pipeline-gateway .
+# Plain Dockerfile syntax only (no `# syntax=` line, no RUN --mount, heredocs or
+# COPY --parents): any builder builds it, BuildKit or the legacy one, offline,
+# without fetching a frontend image.
 # An image holds Bun, the production dependencies of that service's workspace
 # (and of the workspace packages it uses) and the sources, owned by root and
 # run as the unprivileged user `bun`.
@@ -26,8 +28,7 @@ RUN case "$SERVICE" in gateway|ingest|ai-worker|notifier) ;; \
       *) echo "build with --build-arg SERVICE=gateway|ingest|ai-worker|notifier (got '$SERVICE')" >&2; exit 1 ;; esac
 WORKDIR /app
 COPY --from=manifests /out/ ./
-RUN --mount=type=cache,target=/root/.bun/install/cache \
-    bun install --frozen-lockfile --production --filter "@pipeline/${SERVICE}"
+RUN bun install --frozen-lockfile --production --filter "@pipeline/${SERVICE}"
 
 FROM oven/bun:${BUN_VERSION}-slim
 ARG SERVICE

@@ -321,6 +321,16 @@ describe("Dockerfile", () => {
     expect((await Bun.file(join(root, "package.json")).json()).workspaces).toEqual(["packages/*", "services/*"]);
   });
 
+  test("needs no BuildKit frontend: no syntax directive, no BuildKit-only flags or heredocs", () => {
+    // A `# syntax=` line makes the builder pull a frontend image from a registry before building.
+    expect(dockerfile).not.toMatch(/^#\s*syntax\s*=/im);
+    expect(dockerfile).not.toMatch(/^#\s*(check|escape)\s*=/im);
+    for (const line of lines) {
+      expect(line, line).not.toMatch(/^(RUN|COPY|ADD)\b.*\s--(mount|network|security|parents|link|chmod|exclude|keep-git-dir|checksum)\b/);
+      expect(line, line).not.toMatch(/^(RUN|COPY|ADD)\b.*<<-?["']?\w/);
+    }
+  });
+
   test("runs as the non-root user bun", () => {
     const users = lines.filter((line) => /^USER /.test(line));
     expect(users.at(-1)).toBe("USER bun");
