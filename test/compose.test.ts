@@ -217,15 +217,33 @@ describe("compose.yaml", () => {
   test("every service has a healthcheck", () => {
     for (const [name, service] of Object.entries(raw.services)) expect(service.healthcheck?.test.length, name).toBeGreaterThan(0);
   });
-  test("only the gateway and the notifier are published", () => {
+  test("only the gateway is published, on 3000 and on 3002 (where clients look for the notifier beside it)", () => {
     const published = Object.entries(raw.services)
       .filter(([, s]) => s.ports?.length)
       .map(([name]) => name)
       .sort();
-    expect(published).toEqual(["gateway", "notifier"]);
+    expect(published).toEqual(["gateway"]);
+    expect(raw.services.gateway!.ports).toEqual(["3000:3000", "3002:3000"]);
   });
-  test("the ai-worker has no fixed host port, so it scales with --scale", () => {
+  test("the ai-worker and the notifier have no host port, so they scale with --scale", () => {
     expect(raw.services["ai-worker"]!.ports).toBeUndefined();
+    expect(raw.services.notifier!.ports).toBeUndefined();
+  });
+  test("the gateway forwards sockets to the notifier service's port, and the page is told the gateway's address", () => {
+    const gateway = withDefaults.services.gateway!.environment!;
+    const notifierPort = withDefaults.services.notifier!.environment!.PORT;
+    expect(gateway.NOTIFIER_URL).toBe(`http://notifier:${notifierPort}`);
+    const config = gatewayConfigSchema.parse(Object.fromEntries(Object.entries(gateway).filter(([, value]) => value !== "")));
+    expect(config.NOTIFIER_URL).toEqual([`http://notifier:${notifierPort}`]);
+    // Empty by default (the gateway then defaults to PUBLIC_URL), and passed through when set.
+    expect(gateway.NOTIFIER_PUBLIC_URL).toBe("");
+    const custom = interpolateDocument(raw, { JWT_SECRET, NOTIFIER_PUBLIC_URL: "https://sockets.example.com" }) as ComposeFile;
+    expect(custom.services.gateway!.environment!.NOTIFIER_PUBLIC_URL).toBe("https://sockets.example.com");
+  });
+  test("the demo sign-in is off unless DEV_LOGIN is set", () => {
+    expect(withDefaults.services.gateway!.environment!.DEV_LOGIN).toBe("false");
+    const on = interpolateDocument(raw, { JWT_SECRET, DEV_LOGIN: "true" }) as ComposeFile;
+    expect(gatewayConfigSchema.shape.DEV_LOGIN.parse(on.services.gateway!.environment!.DEV_LOGIN)).toBe(true);
   });
 
   test("stop_grace_period is longer than each service's shutdown deadline", () => {

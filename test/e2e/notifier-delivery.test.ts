@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type AssetProcessedEvent, assetProcessedFailureSchema, assetProcessedSuccessSchema } from "@pipeline/contracts/events";
 import { decode, sign } from "hono/jwt";
+import { metric } from "../helpers/metrics.ts";
 import { OutcomeInjector } from "../helpers/outcomes.ts";
 import { connectError, connectRecording, countByAsset, eventually, type RecordingSocket } from "../helpers/sockets.ts";
 import { type ServiceHandle, Stack, TEST_JWT_SECRET } from "../helpers/stack.ts";
@@ -27,14 +28,6 @@ let socketsB: RecordingSocket[];
 let socketsC: RecordingSocket[];
 let sentA: AssetProcessedEvent[];
 let sentB: AssetProcessedEvent[];
-
-async function metric(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return text
-    .split("\n")
-    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
-    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(" ") + 1)), 0);
-}
 
 beforeAll(async () => {
   stack = await Stack.start({ services: ["notifier"] });

@@ -35,7 +35,19 @@ export const gatewayConfigSchema = baseConfigSchema
     UPSTREAM_TIMEOUT_MS: positiveInt(30_000),
     /** Browser origins allowed to call the API (comma-separated), or *; unset: no CORS headers at all. */
     CORS_ORIGIN: z.string().trim().min(1).optional(),
-    /** Where browsers reach the notifier (the web page's sockets); default: PUBLIC_URL's host on port 3002. */
+    /**
+     * The notifiers the gateway forwards /socket.io/ to (comma-separated base URLs; each host name stands for all
+     * its addresses, as compose's service name does for every replica); unset: the gateway forwards no sockets.
+     */
+    NOTIFIER_URL: z
+      .string()
+      .transform((value) => value.split(",").map((entry) => entry.trim()))
+      .pipe(z.array(z.url({ protocol: /^https?$/, error: "must be a comma-separated list of http(s):// URLs" })).min(1))
+      .optional(),
+    /**
+     * Where browsers and clients reach the notifier (the web page's sockets, the AsyncAPI document); default: PUBLIC_URL
+     * itself when NOTIFIER_URL is set (the gateway forwards the sockets), else PUBLIC_URL's host on port 3002.
+     */
     NOTIFIER_PUBLIC_URL: z.url().optional(),
     /** Development only: `POST /api/dev/token` mints a 1 h token for a fixed demo user, and the web page offers it. */
     DEV_LOGIN: z.stringbool().default(false),

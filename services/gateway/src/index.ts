@@ -10,7 +10,9 @@ import { initTracing, shutdownTracing } from "@pipeline/runtime/tracing";
 import { createStorage, LocalStorage } from "@pipeline/storage";
 import { createGatewayApp } from "./app.ts";
 import { gatewayConfigSchema } from "./config.ts";
+import { NotifierPool } from "./notifier-pool.ts";
 import { defaultNotifierPublicUrl } from "./routes/web.ts";
+import { createSocketProxy, type ProxiedSocket } from "./socket-proxy.ts";
 
 const logger = createLogger("gateway");
 try {
@@ -22,13 +24,16 @@ try {
   redis.on("error", (error) => logger.warn({ err: error.message }, "redis error"));
   const ingestReady = async () => (await fetch(`${config.INGEST_URL}/readyz`, { signal: AbortSignal.timeout(2000) })).ok;
 
-  let server: ReturnType<typeof Bun.serve> | undefined;
+  const socketProxy = config.NOTIFIER_URL ? createSocketProxy({ pool: new NotifierPool({ urls: config.NOTIFIER_URL }), logger }) : undefined;
+
+  let server: ReturnType<typeof Bun.serve<ProxiedSocket>> | undefined;
   const { isShuttingDown } = handleShutdown(logger, config.SHUTDOWN_TIMEOUT_MS, [
     { name: "http", close: () => server?.stop(false) },
+    { name: "sockets", close: () => socketProxy?.closeAll() },
     { name: "redis", close: () => redis.quit() },
     { name: "tracing", close: () => shutdownTracing() },
   ]);
-  const notifierPublicUrl = config.NOTIFIER_PUBLIC_URL ?? defaultNotifierPublicUrl(config.PUBLIC_URL);
+  const notifierPublicUrl = config.NOTIFIER_PUBLIC_URL ?? defaultNotifierPublicUrl(config.PUBLIC_URL, Boolean(config.NOTIFIER_URL));
   const app = createGatewayApp({
     logger,
     metrics: createMetrics("gateway"),
@@ -54,9 +59,12 @@ try {
       devLogin: config.DEV_LOGIN,
     },
   });
-  server = Bun.serve({
+  server = Bun.serve<ProxiedSocket>({
     port: config.PORT,
-    fetch: app.fetch,
+    // /socket.io/ to the notifiers (when NOTIFIER_URL is set), everything else to the app.
+    fetch: (request, bunServer) => (socketProxy?.handles(request) ? socketProxy.fetch(request, bunServer) : app.fetch(request, bunServer)),
+    // Without the proxy nothing is ever upgraded: the handler is there only because Bun.serve's type wants one.
+    websocket: socketProxy?.websocket ?? { message: () => undefined },
     // Bun's own backstop, past the app's MAX_BODY_BYTES (which answers the JSON 413 first): a body beyond it is cut
     // by Bun itself, chunked or not, so no code path can be made to read an unbounded body.
     maxRequestBodySize: config.MAX_BODY_BYTES + 1024 * 1024,
@@ -65,7 +73,7 @@ try {
     // UPSTREAM_TIMEOUT_MS instead, from the proxy (server.timeout()).
     idleTimeout: config.IDLE_TIMEOUT_S,
   });
-  logger.info({ port: server.port, ingest: config.INGEST_URL }, "gateway listening");
+  logger.info({ port: server.port, ingest: config.INGEST_URL, notifiers: config.NOTIFIER_URL ?? null }, "gateway listening");
   if (config.DEV_LOGIN) logger.warn("DEV_LOGIN is on: POST /api/dev/token gives anyone a demo user's token (development only)");
 } catch (error) {
   exitOnStartupError(logger, error);

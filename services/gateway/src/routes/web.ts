@@ -30,10 +30,10 @@ export interface WebPageOptions {
   devLogin: boolean;
 }
 
-/** NOTIFIER_PUBLIC_URL's default: PUBLIC_URL's host on the notifier's port. */
-export function defaultNotifierPublicUrl(publicUrl: string): string {
+/** NOTIFIER_PUBLIC_URL's default: the gateway itself when it forwards the sockets, else PUBLIC_URL's host on the notifier's port. */
+export function defaultNotifierPublicUrl(publicUrl: string, gatewayForwardsSockets: boolean): string {
   const url = new URL(publicUrl);
-  url.port = "3002";
+  if (!gatewayForwardsSockets) url.port = "3002";
   return url.origin;
 }
 
