@@ -5,12 +5,13 @@
  * (which group of its owner's Assets a newest-first page reads; never sent
  * to clients), plus the per-user counter those buckets come from.
  */
-import { ASSET_STATUSES, CATEGORIES } from "@pipeline/contracts/asset";
+import { ANALYZERS, ASSET_STATUSES, CATEGORIES } from "@pipeline/contracts/asset";
 import { createMissingIndexes, type IndexSpec } from "@pipeline/runtime/mongo";
 import type mongoose from "mongoose";
 import { type Connection, type InferSchemaType, Schema, type Types } from "mongoose";
 
 const detectionSchema = new Schema({ value: { type: String, default: null }, confidence: { type: Number, min: 0, max: 1, required: true } }, { _id: false });
+const sourceSchema = new Schema({ analyzer: { type: String, enum: ANALYZERS, required: true }, model: { type: String }, calibrated: { type: Boolean, required: true } }, { _id: false });
 
 export const assetSchema = new Schema(
   {
@@ -27,6 +28,7 @@ export const assetSchema = new Schema(
       colorway: { type: detectionSchema, default: undefined },
       processedAt: { type: Date },
       error: { type: String },
+      source: { type: sourceSchema, default: undefined },
     },
     processingJobId: { type: String, index: { sparse: true } },
     /** floor((n - 1) / LIST_BUCKET_SIZE) for the owner's n-th Asset (see list-walk.ts). */

@@ -6,7 +6,7 @@
  * counter (`asset_counters`) into list buckets, which newest-first pages
  * walk (list-walk.ts). "MongoDB is down" becomes a 503.
  */
-import type { AssetStatus, Category, ExtractedMetadata } from "@pipeline/contracts/asset";
+import type { AssetStatus, Category, ExtractedMetadata, MetadataSource } from "@pipeline/contracts/asset";
 import { objectIdSchema } from "@pipeline/contracts/asset";
 import { guardMongo, isDuplicateKey } from "@pipeline/runtime/mongo";
 import { type Collection, Types } from "mongoose";
@@ -30,6 +30,13 @@ export interface ListQuery extends AssetFilter {
 export interface AssetList {
   items: AssetDoc[];
   total: number;
+}
+
+/** A run's results: the stored cut-out, the metadata and where it came from. */
+export interface ActiveResult {
+  processedUrl: string;
+  metadata: ExtractedMetadata;
+  source: MetadataSource;
 }
 
 export interface NewAsset {
@@ -164,7 +171,7 @@ export class AssetRepository {
   }
 
   /** complete: this run's results; null when the Asset was no longer this run's to finish. */
-  markActive(assetId: string, jobId: string, result: { processedUrl: string; metadata: ExtractedMetadata }): Promise<AssetDoc | null> {
+  markActive(assetId: string, jobId: string, result: ActiveResult): Promise<AssetDoc | null> {
     const now = new Date();
     return this.apply(
       { ...transitionFilter("complete", assetId, jobId), processingJobId: jobId },
@@ -176,6 +183,7 @@ export class AssetRepository {
           "aiMetadata.model": result.metadata.model,
           "aiMetadata.colorway": result.metadata.colorway,
           "aiMetadata.processedAt": now,
+          "aiMetadata.source": result.source,
           updatedAt: now,
         },
         $unset: { "aiMetadata.error": "" },

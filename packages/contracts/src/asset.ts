@@ -33,6 +33,31 @@ export type ExtractedMetadata = z.infer<typeof extractedMetadataSchema>;
 
 export const NO_DETECTION: Detection = Object.freeze({ value: null, confidence: 0 }) as Detection;
 
+/**
+ * An analyzer's own evidence (before calibration) below this is no answer:
+ * the detection becomes `{value: null, confidence: 0}`. The local analyzer's
+ * catalogue match and the hosted model's stated confidence share it.
+ */
+export const MIN_EVIDENCE = 0.3;
+
+/** A detection as stored and sent: a null value has confidence 0; otherwise clamped to 0..1 and rounded to 3 decimals. */
+export function finaliseDetection(d: Detection): Detection {
+  if (d.value === null) return { value: null, confidence: 0 };
+  return { value: d.value, confidence: Math.round(Math.min(1, Math.max(0, d.confidence)) * 1000) / 1000 };
+}
+
+export const ANALYZERS = ["local", "openai"] as const;
+
+/**
+ * Where an Asset's metadata came from: the analyzer, the hosted model's name,
+ * and whether the confidences are calibrated (the chance of being right on
+ * the evaluation set) or the model's own estimate.
+ */
+export const metadataSourceSchema = z
+  .object({ analyzer: z.enum(ANALYZERS), model: z.string().optional(), calibrated: z.boolean() })
+  .meta({ id: "MetadataSource" });
+export type MetadataSource = z.infer<typeof metadataSourceSchema>;
+
 const imageRefSchema = z.object({ url: z.string() });
 
 /** An Asset as clients see it: ids as hex strings, dates as ISO strings. */
@@ -61,6 +86,8 @@ export const assetResponseSchema = z
         colorway: detectionSchema.optional(),
         processedAt: z.iso.datetime().optional(),
         error: z.string().optional(),
+        /** Absent on Assets analysed before it was recorded. */
+        source: metadataSourceSchema.optional(),
       })
       .optional(),
     processingJobId: z.string().optional(),

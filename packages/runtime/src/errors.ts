@@ -25,3 +25,18 @@ export function errorForStatus(provider: string, status: number, detail = ""): E
   if (status === 429 || status >= 500) return new TransientError(message);
   return new PermanentError(message);
 }
+
+/**
+ * The upstream asked to be called again later (`Retry-After`): the job waits
+ * `delayMs` without spending an attempt, when its remaining time allows.
+ */
+export class RetryLaterError extends TransientError {
+  override name = "RetryLaterError";
+  constructor(
+    message: string,
+    readonly delayMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

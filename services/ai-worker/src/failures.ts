@@ -1,5 +1,5 @@
 /** Which errors are worth a retry, and how a terminal failure is explained to the user. */
-import { PermanentError } from "@pipeline/runtime/errors";
+import { PermanentError, RetryLaterError } from "@pipeline/runtime/errors";
 import { UnrecoverableError } from "bullmq";
 import { ZodError } from "zod";
 
@@ -37,3 +37,15 @@ export function failureReason(error: unknown, stage: Stage, attempts: number): s
 }
 
 const plural = (attempts: number) => `${attempts} attempt${attempts === 1 ? "" : "s"}`;
+
+/**
+ * How long to delay a job, without spending an attempt, that an upstream asked
+ * to call again later: the asked delay when it ends within the job's
+ * remaining time (its attempts' combined time limit since it was queued),
+ * else null and the failure counts as an attempt like any other.
+ */
+export function unspentDelay(error: unknown, job: { timestamp: number; opts: { attempts?: number } }, timeoutMs: number, now = Date.now()): number | null {
+  if (!(error instanceof RetryLaterError)) return null;
+  const remaining = job.timestamp + (job.opts.attempts ?? 1) * timeoutMs - now;
+  return error.delayMs <= remaining ? error.delayMs : null;
+}

@@ -3,6 +3,7 @@ import { ConfigError } from "@pipeline/runtime/config";
 import { loadCatalogue } from "./analyzer/local/catalogue.ts";
 import { CatalogueFileError } from "./analyzer/local/catalogue-file.ts";
 import { LocalAnalyzer } from "./analyzer/local/index.ts";
+import { CalibrationFileError, loadCalibrationMap } from "./analyzer/calibration.ts";
 import { OpenAiAnalyzer } from "./analyzer/openai.ts";
 import { CloudinaryBackgroundRemover } from "./background/cloudinary.ts";
 import { LocalBackgroundRemover } from "./background/local/index.ts";
@@ -25,7 +26,7 @@ export function createAnalyzer(config: WorkerConfig): MetadataAnalyzer {
     case "local":
       return new LocalAnalyzer(localCatalogue(config.CATALOGUE_PATH));
     case "openai":
-      return new OpenAiAnalyzer(config);
+      return new OpenAiAnalyzer(config, { calibration: calibrationMap(config) });
   }
 }
 
@@ -35,6 +36,17 @@ function localCatalogue(path: string | undefined) {
     return loadCatalogue(path);
   } catch (error) {
     if (error instanceof CatalogueFileError && path !== undefined) throw new ConfigError(`invalid configuration: CATALOGUE_PATH: ${error.message}`);
+    throw error;
+  }
+}
+
+/** AI_CALIBRATION_PATH's map for AI_MODEL, or null; a bad or foreign file stops the service at start. */
+function calibrationMap(config: WorkerConfig) {
+  if (config.AI_CALIBRATION_PATH === undefined) return null;
+  try {
+    return loadCalibrationMap(config.AI_CALIBRATION_PATH, config.AI_MODEL);
+  } catch (error) {
+    if (error instanceof CalibrationFileError) throw new ConfigError(`invalid configuration: AI_CALIBRATION_PATH: ${error.message}`);
     throw error;
   }
 }

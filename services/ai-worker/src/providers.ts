@@ -1,5 +1,5 @@
 /** The two AI stages the worker runs, each with a local and a hosted implementation. */
-import type { Category, ExtractedMetadata } from "@pipeline/contracts/asset";
+import type { Category, ExtractedMetadata, MetadataSource } from "@pipeline/contracts/asset";
 
 export interface BackgroundRemovalInput {
   /** The original image's bytes (JPEG, PNG or WebP). */
@@ -32,6 +32,8 @@ export interface AnalysisInput {
 
 export interface MetadataAnalyzer {
   readonly name: string;
+  /** Recorded on each Asset it analyses: which analyzer (and model), and whether its confidences are calibrated. */
+  readonly source: MetadataSource;
   /** Brand, model and colorway with honest confidences; `{value: null, confidence: 0}` when unknown. */
   analyze(input: AnalysisInput): Promise<ExtractedMetadata>;
   /** Releases long-lived resources (an OCR worker, say) at shutdown. */

@@ -1,21 +1,41 @@
 /**
  * Metadata from any OpenAI-compatible chat completions endpoint (OpenAI,
- * Ollama, vLLM, LM Studio...): one user message with a prompt and the image,
- * a strict JSON schema as response format, and zod on the way back.
+ * Ollama, vLLM, llama.cpp's server, LM Studio, Google's compatibility
+ * endpoint...): one user message with a prompt and the image, at temperature
+ * 0, the reply held to the metadata's JSON schema in the strictest response
+ * format the server accepts (openai/formats.ts), and zod on the way back
+ * (openai/reply.ts). Errors are classified in openai/errors.ts.
  *
  * The image sent is the cutout flattened on white, at most 1024 px, as JPEG:
  * every OpenAI-compatible server decodes JPEG (an original may be WebP, which
  * some do not), models that ignore alpha would otherwise see a black
  * background, the item alone leaves nothing else in the shot to describe,
  * and the request stays small whatever the size of the upload.
+ *
+ * Confidences are the model's own words: a null value gets 0, one below
+ * MIN_EVIDENCE is no answer (as in the local analyzer), a calibration map
+ * (AI_CALIBRATION_PATH) turns the rest into observed accuracy, and a doubtful
+ * cut-out lowers the colorway's.
  */
 
-import { type Category, type ExtractedMetadata, extractedMetadataSchema } from "@pipeline/contracts/asset";
-import { errorForStatus, PermanentError, TransientError } from "@pipeline/runtime/errors";
+import {
+  type Category,
+  type Detection,
+  type ExtractedMetadata,
+  finaliseDetection,
+  MIN_EVIDENCE,
+  type MetadataSource,
+  NO_DETECTION,
+} from "@pipeline/contracts/asset";
+import { PermanentError, TransientError } from "@pipeline/runtime/errors";
 import sharp from "sharp";
 import { z } from "zod";
 import { flattenOnWhite, pixelsEncodedAs } from "../image.ts";
 import type { AnalysisInput, MetadataAnalyzer } from "../providers.ts";
+import { type CalibratedAttribute, type CalibrationMap, calibrate } from "./calibration.ts";
+import { errorDetail, errorForResponse, PROVIDER, refusesFormat } from "./openai/errors.ts";
+import { type FormatMode, FormatMemory, METADATA_JSON_SCHEMA, responseFormat, schemaInPrompt } from "./openai/formats.ts";
+import { parseReply, TruncatedReplyError } from "./openai/reply.ts";
 
 export const openAiConfigSchema = z.object({
   /** Base URL including the API version, e.g. https://api.openai.com/v1 or http://localhost:11434/v1 (Ollama). */
@@ -23,14 +43,16 @@ export const openAiConfigSchema = z.object({
   /** Bearer key; local servers usually need none. */
   AI_API_KEY: z.string().min(1).optional(),
   AI_MODEL: z.string().min(1).default("gpt-4o-mini"),
+  /** A calibration map for AI_MODEL (`bun bench/accuracy.ts --analyzer openai` writes one); without it confidences are the model's estimate. */
+  AI_CALIBRATION_PATH: z.string().min(1).optional(),
 });
 export type OpenAiConfig = z.infer<typeof openAiConfigSchema>;
 
-const PROVIDER = "openai";
 const MAX_IMAGE_SIDE = 1024;
-
-/** The reply's schema, from the contract's zod schema; strict mode needs no `$schema` key. */
-const { $schema: _, ...METADATA_JSON_SCHEMA } = z.toJSONSchema(extractedMetadataSchema);
+/** Room for the reply: the JSON is ~60 tokens, a chatty model's prose around it more. */
+export const MAX_TOKENS = 400;
+/** The one retry of a reply cut off at MAX_TOKENS (a model that thinks aloud first). */
+export const MAX_TOKENS_RETRY = 1600;
 
 const CATEGORY_HINTS: Record<Category, string> = {
   sneaker: "a sneaker. Model: the shoe's model name (e.g. Air Jordan 1 High OG). Colorway: the official colorway name, or its main colours",
@@ -39,13 +61,19 @@ const CATEGORY_HINTS: Record<Category, string> = {
   other: "a collectible item. Model: its model or product name. Colorway: its colour scheme",
 };
 
-/** The prompt: the user's category as context, and what to return. */
-export function analysisPrompt(category: Category): string {
+/**
+ * The prompt: the user's category as context, and what to return. It names
+ * JSON in every mode (OpenAI refuses json_object otherwise), and carries the
+ * schema itself where the server does not enforce it.
+ */
+export function analysisPrompt(category: Category, mode: FormatMode = "strict"): string {
   return [
     `The photo shows ${CATEGORY_HINTS[category]}.`,
     "Identify its brand, model and colorway.",
     "For each, give the value and your confidence from 0 to 1 that it is right.",
     "When you cannot tell, give null as the value and 0 as the confidence; do not guess names you cannot see or recognise.",
+    'Answer with one JSON object: {"brand": {"value": ..., "confidence": ...}, "model": {...}, "colorway": {...}}.',
+    ...(schemaInPrompt(mode) ? [`It must match this JSON schema, with nothing before or after it: ${JSON.stringify(METADATA_JSON_SCHEMA)}`] : []),
   ].join(" ");
 }
 
@@ -71,44 +99,90 @@ export async function imageForAnalysis(cutout: Uint8Array): Promise<Uint8Array> 
   }
 }
 
-export function chatCompletionRequest(model: string, category: Category, jpeg: Uint8Array) {
+export interface RequestOptions {
+  model: string;
+  category: Category;
+  jpeg: Uint8Array;
+  mode: FormatMode;
+  maxTokens: number;
+}
+
+export function chatCompletionRequest({ model, category, jpeg, mode, maxTokens }: RequestOptions) {
+  const format = responseFormat(mode);
   return {
     model,
+    // Ollama samples at 1.0 and other servers at their own default without it: the same photo would get different answers.
+    temperature: 0,
+    max_tokens: maxTokens,
     messages: [
       {
         role: "user",
         content: [
-          { type: "text", text: analysisPrompt(category) },
+          { type: "text", text: analysisPrompt(category, mode) },
           { type: "image_url", image_url: { url: `data:image/jpeg;base64,${Buffer.from(jpeg).toString("base64")}` } },
         ],
       },
     ],
-    response_format: {
-      type: "json_schema",
-      json_schema: { name: "extracted_metadata", strict: true, schema: METADATA_JSON_SCHEMA },
-    },
+    ...(format ? { response_format: format } : {}),
   };
+}
+
+/** The server refused the response format: the next one is worth a try at once. */
+class FormatRefusedError extends PermanentError {}
+
+export interface OpenAiAnalyzerDeps {
+  fetchImpl?: typeof fetch;
+  /** Loaded from AI_CALIBRATION_PATH; null: the confidences are the model's estimate. */
+  calibration?: CalibrationMap | null;
+  /** Which response format each endpoint accepted (shared by analyzers of the same process). */
+  formats?: FormatMemory;
 }
 
 export class OpenAiAnalyzer implements MetadataAnalyzer {
   readonly name = "openai";
+  readonly source: MetadataSource;
   private readonly endpoint: string;
+  /** The format memory's key: what one server accepts for one model. */
+  private readonly endpointKey: string;
+  private readonly fetchImpl: typeof fetch;
+  private readonly calibration: CalibrationMap | null;
+  private readonly formats: FormatMemory;
 
   constructor(
     private readonly config: OpenAiConfig,
-    private readonly fetchImpl: typeof fetch = fetch,
+    deps: OpenAiAnalyzerDeps = {},
   ) {
     this.endpoint = `${config.AI_BASE_URL.replace(/\/+$/, "")}/chat/completions`;
+    this.endpointKey = `${this.endpoint} ${config.AI_MODEL}`;
+    this.fetchImpl = deps.fetchImpl ?? fetch;
+    this.calibration = deps.calibration ?? null;
+    this.formats = deps.formats ?? new FormatMemory();
+    this.source = { analyzer: "openai", model: config.AI_MODEL, calibrated: this.calibration !== null };
   }
 
-  async analyze({ cutout, category, signal }: AnalysisInput): Promise<ExtractedMetadata> {
-    const body = chatCompletionRequest(this.config.AI_MODEL, category, await imageForAnalysis(cutout));
-    const reply = await this.post(body, signal);
-    return parseReply(reply);
+  async analyze({ cutout, category, signal, cutoutConfidence }: AnalysisInput): Promise<ExtractedMetadata> {
+    const jpeg = await imageForAnalysis(cutout);
+    let mode = this.formats.modeFor(this.endpointKey);
+    let maxTokens = MAX_TOKENS;
+    for (;;) {
+      try {
+        const reply = await this.post(chatCompletionRequest({ model: this.config.AI_MODEL, category, jpeg, mode, maxTokens }), mode, signal);
+        return adjustConfidences(parseReply(reply), { calibration: this.calibration, cutoutConfidence });
+      } catch (error) {
+        if (error instanceof FormatRefusedError) {
+          const next = this.formats.stepDown(this.endpointKey, mode);
+          if (next === null) throw new PermanentError(`${error.message} (every response format was refused)`);
+          mode = next;
+        } else if (error instanceof TruncatedReplyError) {
+          if (maxTokens >= MAX_TOKENS_RETRY) throw new PermanentError(`${error.message} (even with max_tokens ${maxTokens})`);
+          maxTokens = MAX_TOKENS_RETRY;
+        } else throw error;
+      }
+    }
   }
 
   /** POSTs the request and returns the response's JSON; every failure classified. */
-  private async post(body: unknown, signal: AbortSignal): Promise<unknown> {
+  private async post(body: unknown, mode: FormatMode, signal: AbortSignal): Promise<unknown> {
     let response: Response;
     let text: string;
     try {
@@ -126,7 +200,13 @@ export class OpenAiAnalyzer implements MetadataAnalyzer {
       // Network failure, or the signal fired (the job's timeout): worth another try.
       throw new TransientError(`${PROVIDER} request failed: ${(error as Error).message}`, { cause: error });
     }
-    if (!response.ok) throw errorForStatus(PROVIDER, response.status, errorDetail(text));
+    if (!response.ok) {
+      const detail = errorDetail(text);
+      if (mode !== "prompt" && refusesFormat(response.status, detail)) {
+        throw new FormatRefusedError(`${PROVIDER} answered ${response.status} to response format ${mode}: ${detail.message}`);
+      }
+      throw errorForResponse(response.status, response.headers, detail);
+    }
     try {
       return JSON.parse(text);
     } catch {
@@ -135,48 +215,22 @@ export class OpenAiAnalyzer implements MetadataAnalyzer {
   }
 }
 
-/** The part of a chat completion the analyzer reads. */
-const completionSchema = z.object({
-  choices: z
-    .array(
-      z.object({
-        message: z.object({ content: z.string().nullish(), refusal: z.string().nullish() }),
-      }),
-    )
-    .min(1),
-});
-
 /**
- * The metadata in a chat completion. Anything malformed is a TransientError:
- * models are not deterministic and another try may well answer properly.
+ * The model's answer as stored: no value means confidence 0; a confidence
+ * below MIN_EVIDENCE is no answer; a calibration map turns the rest into
+ * observed accuracy; the cut-out's confidence scales the colorway's, as the
+ * local analyzer does (colours read from a doubtful cut-out are doubtful too).
  */
-export function parseReply(reply: unknown): ExtractedMetadata {
-  const completion = completionSchema.safeParse(reply);
-  if (!completion.success) throw malformed(`not a chat completion: ${z.prettifyError(completion.error)}`);
-  const message = completion.data.choices[0]!.message;
-  if (!message.content) throw malformed(message.refusal ? `the model refused: ${message.refusal}` : "no content");
-  let json: unknown;
-  try {
-    json = JSON.parse(message.content);
-  } catch {
-    throw malformed(`content is not JSON: ${message.content.slice(0, 200)}`);
-  }
-  const metadata = extractedMetadataSchema.safeParse(json);
-  if (!metadata.success) throw malformed(`content does not match the metadata schema: ${z.prettifyError(metadata.error)}`);
-  return metadata.data;
-}
-
-function malformed(reason: string): TransientError {
-  return new TransientError(`${PROVIDER} reply is malformed: ${reason}`);
-}
-
-/** OpenAI's error body is `{"error": {"message": ...}}`; other servers may send plain text. */
-function errorDetail(text: string): string {
-  try {
-    const message = (JSON.parse(text) as { error?: { message?: unknown } }).error?.message;
-    if (typeof message === "string") return message;
-  } catch {
-    // not JSON: fall through to the raw text
-  }
-  return text.slice(0, 200);
+export function adjustConfidences(
+  metadata: ExtractedMetadata,
+  { calibration, cutoutConfidence }: { calibration: CalibrationMap | null; cutoutConfidence?: number | undefined },
+): ExtractedMetadata {
+  const adjust = (attribute: CalibratedAttribute, detection: Detection): Detection => {
+    const value = detection.value?.trim() || null;
+    if (value === null || detection.confidence < MIN_EVIDENCE) return NO_DETECTION;
+    const observed = calibration ? calibrate(calibration, attribute, detection.confidence) : detection.confidence;
+    const confidence = attribute === "colorway" ? observed * (cutoutConfidence ?? 1) : observed;
+    return finaliseDetection({ value, confidence });
+  };
+  return { brand: adjust("brand", metadata.brand), model: adjust("model", metadata.model), colorway: adjust("colorway", metadata.colorway) };
 }

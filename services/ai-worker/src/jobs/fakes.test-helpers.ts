@@ -3,8 +3,9 @@
  * only): no Redis, no MongoDB, no network.
  */
 import type { AssetDoc } from "@pipeline/assets/model";
+import type { ActiveResult } from "@pipeline/assets/repository";
 import { TRANSITIONS, type TransitionName } from "@pipeline/assets/state-machine";
-import type { AssetProgressState, AssetStatus, Category, ExtractedMetadata } from "@pipeline/contracts/asset";
+import type { AssetProgressState, AssetStatus, Category, ExtractedMetadata, MetadataSource } from "@pipeline/contracts/asset";
 import { type ClientEventJob, clientEventJobSchema } from "@pipeline/contracts/events";
 import type { JobData } from "@pipeline/contracts/jobs";
 import { createLogger } from "@pipeline/runtime/logger";
@@ -65,13 +66,13 @@ export class FakeAssetRepository {
     return asset ? copy(asset) : null;
   }
 
-  async markActive(assetId: string, jobId: string, result: { processedUrl: string; metadata: ExtractedMetadata }): Promise<AssetDoc | null> {
+  async markActive(assetId: string, jobId: string, result: ActiveResult): Promise<AssetDoc | null> {
     const asset = this.assets.get(assetId);
     if (!asset || !allows("complete", asset.status) || asset.processingJobId !== jobId) return null;
     const now = new Date();
     asset.status = TRANSITIONS.complete.to;
     asset.images = { ...asset.images, processed: { url: result.processedUrl } };
-    asset.aiMetadata = { ...result.metadata, processedAt: now };
+    asset.aiMetadata = { ...result.metadata, source: result.source, processedAt: now };
     asset.updatedAt = now;
     return copy(asset);
   }
@@ -147,6 +148,7 @@ export class FakeRemover implements BackgroundRemover {
 
 export class FakeAnalyzer implements MetadataAnalyzer {
   readonly name = "fake-analyzer";
+  readonly source: MetadataSource = { analyzer: "openai", model: "fake-model", calibrated: false };
   readonly calls: AnalysisInput[] = [];
   constructor(private readonly behaviour: () => Promise<ExtractedMetadata> = async () => METADATA) {}
 

@@ -15,7 +15,7 @@ import { withSpan } from "@pipeline/runtime/tracing";
 import type { ImageStorage } from "@pipeline/storage";
 import { DelayedError, type Job, UnrecoverableError } from "bullmq";
 import { withAttemptSignal } from "../attempt.ts";
-import { failureReason, isPermanent, type Stage } from "../failures.ts";
+import { failureReason, isPermanent, type Stage, unspentDelay } from "../failures.ts";
 import type { WorkerMetrics } from "../metrics.ts";
 import { publishOutcome } from "../outcomes.ts";
 import type { ProgressReporter, RunProgress } from "../progress.ts";
@@ -90,7 +90,7 @@ export function processAssetJob(deps: ProcessAssetDeps) {
         stage = "storing";
         run.report("storing");
         const { url: processedUrl } = await step("store", () => deps.storage.save(cutout, { kind: "processed", contentType: "image/png", signal }));
-        return { processedUrl, metadata };
+        return { processedUrl, metadata, source: deps.analyzer.source };
       });
 
       stage = "saving";
@@ -112,6 +112,12 @@ export function processAssetJob(deps: ProcessAssetDeps) {
         // Hand the job back without spending an attempt; another replica (or this one, restarted) takes it.
         log.info({ stage }, "worker shutting down; job handed back");
         return handBack(job, token, 0);
+      }
+      const delayMs = unspentDelay(error, job, deps.timeoutMs);
+      if (delayMs !== null) {
+        // Retry-After: a rate-limit window is waited out, not spent on attempts that cannot succeed.
+        log.info({ stage, delayMs, err: error }, "upstream asked to retry later; job delayed without spending an attempt");
+        return handBack(job, token, delayMs);
       }
       if (stage === "publishing" && !isPermanent(error) && job.attemptsStarted <= (job.opts.attempts ?? 1) + MAX_PUBLISH_HAND_BACKS) {
         // The Asset is final; only telling its owner failed. Run again, unspent: the next run finds it final and publishes.

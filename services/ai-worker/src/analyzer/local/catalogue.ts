@@ -32,7 +32,7 @@
  *   is the evidence calibrated to the chance of being right (see detection).
  */
 import { readFileSync } from "node:fs";
-import { CATEGORIES, type Category, type Detection, NO_DETECTION } from "@pipeline/contracts/asset";
+import { CATEGORIES, type Category, type Detection, MIN_EVIDENCE, NO_DETECTION } from "@pipeline/contracts/asset";
 import { type CatalogueRecord, parseCatalogue, readCatalogueFile } from "./catalogue-file.ts";
 import type { OcrLine } from "./ocr.ts";
 
@@ -46,8 +46,8 @@ export type CatalogueMatch = { brand: Detection; model: Detection };
 
 const NO_BRAND_FACTOR = 0.85;
 const IMPLIED_BRAND_FACTOR = 0.9;
-/** Evidence below this is no answer (0.51 once calibrated). */
-const MIN_CONFIDENCE = 0.3;
+/** Evidence below this is no answer (0.51 once calibrated); the hosted analyzer shares it. */
+const MIN_CONFIDENCE = MIN_EVIDENCE;
 const CALIBRATION_EXPONENT = 2;
 /** OCR words below this are debris, not evidence (only found text lines are read, so little debris reaches here). */
 const MIN_WORD_CONFIDENCE = 0.1;

@@ -10,7 +10,7 @@
  *   being right on the evaluation set (catalogue.ts);
  * - `{value: null, confidence: 0}` when nothing was recognised.
  */
-import type { Detection, ExtractedMetadata } from "@pipeline/contracts/asset";
+import { type ExtractedMetadata, finaliseDetection as finalise, type MetadataSource } from "@pipeline/contracts/asset";
 import { decodeImage, type RgbaImage } from "../../image.ts";
 import type { AnalysisInput, MetadataAnalyzer } from "../../providers.ts";
 import { type Catalogue, type CatalogueMatch, catalogue, matchCatalogue } from "./catalogue.ts";
@@ -22,6 +22,7 @@ const CONFIDENT_MODEL = 0.85;
 
 export class LocalAnalyzer implements MetadataAnalyzer {
   readonly name = "local";
+  readonly source: MetadataSource = { analyzer: "local", calibrated: true };
 
   constructor(private readonly index: Catalogue = catalogue()) {}
 
@@ -61,10 +62,4 @@ function hasTransparency(img: RgbaImage): boolean {
 function stronger(a: CatalogueMatch, b: CatalogueMatch): CatalogueMatch {
   if (a.model.confidence !== b.model.confidence) return a.model.confidence > b.model.confidence ? a : b;
   return a.brand.confidence >= b.brand.confidence ? a : b;
-}
-
-/** Null value means confidence 0; otherwise clamped to 0..1 and rounded to 3 decimals for the wire. */
-function finalise(d: Detection): Detection {
-  if (d.value === null) return { value: null, confidence: 0 };
-  return { value: d.value, confidence: Math.round(Math.min(1, Math.max(0, d.confidence)) * 1000) / 1000 };
 }
