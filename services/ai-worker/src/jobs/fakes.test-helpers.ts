@@ -228,6 +228,8 @@ export interface FakeJob {
   /** Runs started, hand-backs included (BullMQ counts them; attemptsMade does not). */
   attemptsStarted: number;
   opts: { attempts: number };
+  /** When the job was queued (ms since the epoch). */
+  timestamp: number;
   updates: JobData[];
   progress: AssetProgressState[];
   updateProgress(progress: AssetProgressState): Promise<void>;
@@ -236,13 +238,14 @@ export interface FakeJob {
   moveToDelayed(timestamp: number, token?: string): Promise<void>;
 }
 
-export function makeJob(init: { id: string; data: JobData; attemptsMade?: number; attemptsStarted?: number; attempts?: number }): FakeJob {
+export function makeJob(init: { id: string; data: JobData; attemptsMade?: number; attemptsStarted?: number; attempts?: number; timestamp?: number }): FakeJob {
   const job: FakeJob = {
     id: init.id,
     data: init.data,
     attemptsMade: init.attemptsMade ?? 0,
     attemptsStarted: init.attemptsStarted ?? (init.attemptsMade ?? 0) + 1,
     opts: { attempts: init.attempts ?? 3 },
+    timestamp: init.timestamp ?? Date.now(),
     updates: [],
     progress: [],
     delayedTo: [],

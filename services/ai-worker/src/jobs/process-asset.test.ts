@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { ProgressStage } from "@pipeline/contracts/asset";
 import { assetProcessedFailureSchema, assetProcessedSuccessSchema } from "@pipeline/contracts/events";
-import { PermanentError, TransientError } from "@pipeline/runtime/errors";
+import { PermanentError, RetryLaterError, TransientError } from "@pipeline/runtime/errors";
 import { DelayedError, UnrecoverableError } from "bullmq";
 import { Types } from "mongoose";
 import { AttemptTimeoutError } from "../failures.ts";
@@ -219,6 +219,35 @@ describe("processAssetJob: failures", () => {
       aiMetadata: { error: "AI service rejected the job: openai answered 400: bad image" },
     });
     expect(deps.events.published).toHaveLength(1);
+  });
+
+  test("a Retry-After within the job's remaining time delays the job without spending an attempt, even its last", async () => {
+    const deps = makeDeps({ timeoutMs: 10_000, analyzer: new FakeAnalyzer(async () => Promise.reject(new RetryLaterError("openai answered 429: slow down", 4000))) });
+    const { assetId, job } = firstRun(deps, { attemptsMade: 2, attempts: 3 });
+    const before = Date.now();
+
+    expect(await rejectionOf(processAssetJob(deps)(asBullJob(job)))).toBeInstanceOf(DelayedError);
+    expect(job.delayedTo).toHaveLength(1);
+    expect(job.delayedTo[0]!.timestamp - before).toBeGreaterThanOrEqual(4000);
+    expect(job.delayedTo[0]!.timestamp - before).toBeLessThan(5000);
+    expect(deps.repository.get(assetId)?.status).toBe("processing");
+    expect(deps.events.published).toHaveLength(0);
+  });
+
+  test("a Retry-After beyond the job's remaining time is spent as an ordinary attempt", async () => {
+    const deps = makeDeps({ timeoutMs: 1000, analyzer: new FakeAnalyzer(async () => Promise.reject(new RetryLaterError("openai answered 429: slow down", 60_000))) });
+    const { assetId, job } = firstRun(deps, { attemptsMade: 2, attempts: 3 });
+
+    expect(await rejectionOf(processAssetJob(deps)(asBullJob(job)))).toBeInstanceOf(RetryLaterError);
+    expect(job.delayedTo).toHaveLength(0);
+    expect(deps.repository.get(assetId)?.status).toBe("failed");
+  });
+
+  test("the stored Asset records where its metadata came from", async () => {
+    const deps = makeDeps();
+    const { assetId, job } = firstRun(deps);
+    await processAssetJob(deps)(asBullJob(job));
+    expect(deps.repository.get(assetId)?.aiMetadata?.source).toEqual({ analyzer: "openai", model: "fake-model", calibrated: false });
   });
 
   test("an attempt that outlives timeoutMs is aborted and, on the last attempt, fails with a timed-out reason", async () => {
