@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { baseConfigSchema, jobConfigSchema, mongoConfigSchema, port, positiveInt } from "@pipeline/runtime/config";
 import { storageConfigSchema } from "@pipeline/storage";
 import { z } from "zod";
@@ -11,8 +12,8 @@ export const workerConfigSchema = baseConfigSchema
   .extend({
     /** Health and metrics only. */
     PORT: port(3003),
-    /** Jobs in flight per replica. The local analyzer is CPU-bound; 2 keeps both cores of a small machine busy. */
-    WORKER_CONCURRENCY: positiveInt(2),
+    /** Jobs in flight per replica; unset, it follows the analyzer (workerConcurrency below). */
+    WORKER_CONCURRENCY: z.coerce.number().int().positive().optional(),
     /** How long a job's lock lasts without renewal; a killed worker's job is taken over after this (and a stall check). */
     WORKER_LOCK_MS: positiveInt(30_000),
     /** How often replicas look for jobs whose worker died. */
@@ -25,3 +26,14 @@ export const workerConfigSchema = baseConfigSchema
     CATALOGUE_PATH: z.string().optional(),
   });
 export type WorkerConfig = z.infer<typeof workerConfigSchema>;
+
+/** A replica with a remote analyzer mostly waits on the endpoint: 16 calls of ~5 s in flight are ~3 assets/s. */
+export const REMOTE_ANALYZER_CONCURRENCY = 16;
+
+/**
+ * WORKER_CONCURRENCY, or its default: one job per core for the CPU-bound
+ * local analyzer, REMOTE_ANALYZER_CONCURRENCY for a hosted one.
+ */
+export function workerConcurrency(config: Pick<WorkerConfig, "WORKER_CONCURRENCY" | "ANALYZER">, cores = availableParallelism()): number {
+  return config.WORKER_CONCURRENCY ?? (config.ANALYZER === "local" ? cores : REMOTE_ANALYZER_CONCURRENCY);
+}

@@ -13,7 +13,7 @@ import { SocketStreamEmitter } from "@pipeline/runtime/socket-stream";
 import { initTracing, shutdownTracing } from "@pipeline/runtime/tracing";
 import { createStorage } from "@pipeline/storage";
 import { Hono } from "hono";
-import { workerConfigSchema } from "./config.ts";
+import { workerConcurrency, workerConfigSchema } from "./config.ts";
 import { WorkerMetrics } from "./metrics.ts";
 import { progressReporter } from "./progress.ts";
 import { createAnalyzer, createBackgroundRemover } from "./providers-factory.ts";
@@ -22,6 +22,7 @@ import { createAiWorker } from "./worker.ts";
 const logger = createLogger("ai-worker");
 try {
   const config = loadConfig(workerConfigSchema);
+  const concurrency = workerConcurrency(config);
   await initTracing("ai-worker");
   logger.level = config.LOG_LEVEL;
   const storage = createStorage(config);
@@ -37,7 +38,7 @@ try {
     {
       connection: redis,
       prefix: config.QUEUE_PREFIX,
-      concurrency: config.WORKER_CONCURRENCY,
+      concurrency,
       lockDurationMs: config.WORKER_LOCK_MS,
       stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS,
       maxStalledCount: config.WORKER_MAX_STALLED_COUNT,
@@ -73,7 +74,7 @@ try {
   metricsRoute(app, registry);
   server = Bun.serve({ port: config.PORT, fetch: app.fetch });
   aiWorker.start();
-  logger.info({ port: server.port, concurrency: config.WORKER_CONCURRENCY, remover: remover.name, analyzer: analyzer.name }, "ai-worker started");
+  logger.info({ port: server.port, concurrency, remover: remover.name, analyzer: analyzer.name }, "ai-worker started");
 } catch (error) {
   exitOnStartupError(logger, error);
 }
