@@ -58,6 +58,10 @@ test("an upload goes through Cloudinary and the vision model to a success event"
   const asset = await assetOf(stack.gatewayUrl, token, assetId);
   expect(asset.images.original.url.startsWith(deliveryBase)).toBe(true);
   expect(asset.images.processed.url).toBe(event.processedImageUrl);
+  // The Asset says where its metadata came from; the event keeps the seed's fields only.
+  expect(asset.aiMetadata.source).toEqual({ analyzer: "openai", model: "vision-stand-in", calibrated: false });
+  expect(Object.keys(event.aiMetadata).sort()).toEqual(["brand", "colorway", "model"]);
+  expect(ai.requests.at(-1)?.temperature).toBe(0);
 
   // Two signed uploads (original, processed), the background removal polled through its 423s.
   const uploads = cloud.requests.filter((r) => r.method === "POST" && r.path.endsWith("/image/upload"));

@@ -38,6 +38,8 @@ interface Item {
   brand?: Detection;
   model?: Detection;
   colorway?: Detection;
+  /** The confidences are a hosted model's own estimate, not calibrated on the evaluation set. */
+  estimated?: boolean;
   error?: string;
   /** Still uploading (no asset id yet). */
   uploading?: boolean;
@@ -169,6 +171,7 @@ function fromAsset(asset: AssetResponse, previous?: Item): Item {
   if (metadata?.brand) item.brand = metadata.brand;
   if (metadata?.model) item.model = metadata.model;
   if (metadata?.colorway) item.colorway = metadata.colorway;
+  if (metadata?.source) item.estimated = !metadata.source.calibrated;
   if (asset.status === "failed" && metadata?.error) item.error = metadata.error;
   return item;
 }
@@ -227,7 +230,8 @@ function renderItem(item: Item): HTMLLIElement {
       ["Colorway", item.colorway],
     ] as const) {
       list.append(element("dt", {}, label));
-      const value = detection?.value ? `${detection.value} (${percent.format(detection.confidence)} confidence)` : "not recognised";
+      const confidence = percent.format(detection?.confidence ?? 0);
+      const value = !detection?.value ? "not recognised" : item.estimated ? `${detection.value} (model's estimate: ${confidence})` : `${detection.value} (${confidence} confidence)`;
       list.append(element("dd", { "data-field": label.toLowerCase() }, value));
     }
     li.append(list);
@@ -331,6 +335,14 @@ function applyEvent(event: AssetProcessedEvent): void {
     next.model = event.aiMetadata.model;
     next.colorway = event.aiMetadata.colorway;
     delete next.error;
+    // The event carries no source: the Asset says whether these confidences are calibrated.
+    void client
+      ?.get(event.assetId)
+      .then((asset) => {
+        const current = items.get(asset.id);
+        if (current?.status === "active") show(fromAsset(asset, current));
+      })
+      .catch(() => undefined);
   } else {
     next.error = event.error;
   }
