@@ -20,6 +20,14 @@
  *   ln -s "$PWD/services/ai-worker/node_modules" "$BASE/services/ai-worker/node_modules"
  *   taskset -c 0 bun bench/accuracy.ts --label baseline --code "$BASE/services/ai-worker" --code-label "HEAD e6da768 (before this change)"
  * (the --cache DIR option keeps rendered images between development runs).
+ *
+ * A hosted model's calibration:
+ *   AI_BASE_URL=... AI_API_KEY=... AI_MODEL=... bun bench/accuracy.ts --analyzer openai [--calibration-out FILE]
+ * sends each image's cut-out (the local remover's) to that OpenAI-compatible
+ * endpoint, scores the answers like the local analyzer's, and writes a
+ * calibration map (per attribute, the model's stated confidence in tenths ->
+ * the share right) for the worker's AI_CALIBRATION_PATH. It leaves
+ * bench/accuracy.json and the README alone.
  * Results: bench/accuracy.json (every run by label, with each image's
  * outcome) and the README table between `<!-- accuracy:start -->` and
  * `<!-- accuracy:end -->`.
@@ -35,6 +43,9 @@ import { type Rendered, renderScene } from "./accuracy/render.ts";
 import { accuracyMarkdown, type RunRecord } from "./accuracy/report.ts";
 import { drawScenes, type Item, type Scene } from "./accuracy/scenes.ts";
 import { type Outcome, outcomeOf, summarizeRun } from "./accuracy/score.ts";
+import { buildCalibrationMap, type Claim } from "../services/ai-worker/src/analyzer/calibration.ts";
+import { OpenAiAnalyzer, openAiConfigSchema } from "../services/ai-worker/src/analyzer/openai.ts";
+import type { MetadataAnalyzer } from "../services/ai-worker/src/providers.ts";
 import { machineInfo } from "./lib/machine.ts";
 import { updateReadme } from "./lib/report.ts";
 
@@ -52,6 +63,8 @@ const { values: args } = parseArgs({
     /** Keeps rendered images between runs (development: rendering is most of a run's time). */
     cache: { type: "string" },
     only: { type: "string" },
+    analyzer: { type: "string", default: "local" },
+    "calibration-out": { type: "string", default: "calibration.json" },
     "no-readme": { type: "boolean", default: false },
   },
 });
@@ -90,7 +103,10 @@ async function main(): Promise<void> {
   const scenes = drawScenes(new Random(settings.seed), catalogueItems(), settings);
   const only = args.only === undefined ? null : new Set(args.only.split(",").map(Number));
   const remover = new LocalBackgroundRemover();
-  const analyzer = new LocalAnalyzer();
+  if (args.analyzer !== "local" && args.analyzer !== "openai") throw new Error(`--analyzer must be local or openai, not ${args.analyzer}`);
+  const hosted = args.analyzer === "openai" ? openAiConfigSchema.parse(process.env) : null;
+  // No calibration map: the model's own confidences are what is measured.
+  const analyzer: MetadataAnalyzer = hosted ? new OpenAiAnalyzer(hosted) : new LocalAnalyzer();
   const signal = new AbortController().signal;
   if (args["save-images"]) mkdirSync(args["save-images"], { recursive: true });
 
@@ -137,6 +153,7 @@ async function main(): Promise<void> {
     summary: summarizeRun(outcomes),
   };
   console.log(`\n${accuracyMarkdown(record, null)}`);
+  if (hosted) return writeCalibration(outcomes, hosted.AI_MODEL);
   if (only !== null) return; // a partial run is for looking at, not for the record
 
   const jsonPath = join(ROOT, "bench/accuracy.json");
@@ -148,6 +165,25 @@ async function main(): Promise<void> {
     const markdown = accuracyMarkdown(current, runs.baseline ?? null);
     updateReadme(join(ROOT, "README.md"), markdown, { start: "<!-- accuracy:start -->", end: "<!-- accuracy:end -->", heading: "Analysis accuracy" });
     console.log(`\nREADME.md (between the accuracy markers):\n${markdown}`);
+  }
+}
+
+/** The hosted model's calibration map, from every value it named (an empty answer claims nothing). */
+function writeCalibration(outcomes: Outcome[], model: string): void {
+  const claims: Claim[] = outcomes.flatMap((o) =>
+    (["brand", "model", "colorway"] as const)
+      .filter((attribute) => o.predicted[attribute].value !== null)
+      .map((attribute) => ({
+        attribute,
+        confidence: o.predicted[attribute].confidence,
+        right: attribute === "brand" ? o.brandRight === true : attribute === "model" ? o.modelRight === true : o.colourRight,
+      })),
+  );
+  const map = buildCalibrationMap(claims, { model, measuredAt: new Date().toISOString(), evaluation: { seed: settings.seed, images: outcomes.length } });
+  writeFileSync(args["calibration-out"], `${JSON.stringify(map, null, 1)}\n`);
+  console.log(`\ncalibration map for ${model} (${claims.length} claims on ${outcomes.length} images) -> ${args["calibration-out"]}`);
+  for (const [attribute, bins] of Object.entries(map.attributes)) {
+    console.log(`  ${attribute.padEnd(8)} ${bins.map((b) => `${b.from.toFixed(1)}-${b.to.toFixed(1)}: ${b.accuracy} (n ${b.n})`).join(", ")}`);
   }
 }
 
