@@ -37,15 +37,15 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import sharp from "sharp";
+import { buildCalibrationMap, type Claim } from "../services/ai-worker/src/analyzer/calibration.ts";
 import { shippedRecords } from "../services/ai-worker/src/analyzer/local/catalogue.ts";
+import { OpenAiAnalyzer, openAiConfigSchema } from "../services/ai-worker/src/analyzer/openai.ts";
+import type { MetadataAnalyzer } from "../services/ai-worker/src/providers.ts";
 import { Random } from "./accuracy/random.ts";
 import { type Rendered, renderScene } from "./accuracy/render.ts";
 import { accuracyMarkdown, type RunRecord } from "./accuracy/report.ts";
 import { drawScenes, type Item, type Scene } from "./accuracy/scenes.ts";
 import { type Outcome, outcomeOf, summarizeRun } from "./accuracy/score.ts";
-import { buildCalibrationMap, type Claim } from "../services/ai-worker/src/analyzer/calibration.ts";
-import { OpenAiAnalyzer, openAiConfigSchema } from "../services/ai-worker/src/analyzer/openai.ts";
-import type { MetadataAnalyzer } from "../services/ai-worker/src/providers.ts";
 import { machineInfo } from "./lib/machine.ts";
 import { updateReadme } from "./lib/report.ts";
 

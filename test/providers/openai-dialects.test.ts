@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { PermanentError, RetryLaterError, TransientError } from "@pipeline/runtime/errors";
 import sharp from "sharp";
 import { buildCalibrationMap, type CalibrationMap } from "../../services/ai-worker/src/analyzer/calibration.ts";
-import { MAX_TOKENS_RETRY, OpenAiAnalyzer, openAiConfigSchema } from "../../services/ai-worker/src/analyzer/openai.ts";
 import { retryAfterMs } from "../../services/ai-worker/src/analyzer/openai/errors.ts";
+import { MAX_TOKENS_RETRY, OpenAiAnalyzer, openAiConfigSchema } from "../../services/ai-worker/src/analyzer/openai.ts";
 import { type Dialect, jsonReply, type OpenAiStandIn, type OpenAiStandInOptions, SAMPLE_METADATA, startOpenAiStandIn } from "../standins/openai.ts";
 
 let cutout: Uint8Array;
@@ -39,10 +39,20 @@ function analyzerFor(standIn: OpenAiStandIn, calibration: CalibrationMap | null 
 }
 
 function analyze(analyzer: OpenAiAnalyzer, cutoutConfidence?: number) {
-  return analyzer.analyze({ original: cutout, cutout, category: "sneaker", signal: AbortSignal.timeout(10_000), ...(cutoutConfidence === undefined ? {} : { cutoutConfidence }) });
+  return analyzer.analyze({
+    original: cutout,
+    cutout,
+    category: "sneaker",
+    signal: AbortSignal.timeout(10_000),
+    ...(cutoutConfidence === undefined ? {} : { cutoutConfidence }),
+  });
 }
 
-const failure = (promise: Promise<unknown>) => promise.then(() => null, (error: unknown) => error as Error);
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => null,
+    (error: unknown) => error as Error,
+  );
 
 /** A raw request to a stand-in, as another client might send it. */
 async function rawRequest(standIn: OpenAiStandIn, body: Record<string, unknown>): Promise<{ status: number; json: any }> {
@@ -52,7 +62,15 @@ async function rawRequest(standIn: OpenAiStandIn, body: Record<string, unknown>)
     headers: { "content-type": "application/json" },
     body: JSON.stringify({
       model: "m",
-      messages: [{ role: "user", content: [{ type: "text", text: "What is it? Answer in JSON." }, { type: "image_url", image_url: { url: image } }] }],
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "What is it? Answer in JSON." },
+            { type: "image_url", image_url: { url: image } },
+          ],
+        },
+      ],
       ...body,
     }),
   });
@@ -60,7 +78,7 @@ async function rawRequest(standIn: OpenAiStandIn, body: Record<string, unknown>)
 }
 
 const formatOf = (standIn: OpenAiStandIn, index: number) => {
-  const format = (standIn.requests[index]?.body as { response_format?: { type: string; json_schema?: { strict?: boolean } } }).response_format;
+  const format = (standIn.requests[index]!.body as { response_format?: { type: string; json_schema?: { strict?: boolean } } }).response_format;
   return format === undefined ? "prompt" : format.type === "json_object" ? "object" : format.json_schema?.strict ? "strict" : "schema";
 };
 
@@ -106,10 +124,12 @@ describe("the stand-ins are as strict as the servers", () => {
       additionalProperties: false,
       $defs: { D: { type: "object", properties: { value: { type: "string" } } } },
     };
-    const { status, json } = await rawRequest(serve({ dialect: "openai" }), { response_format: { type: "json_schema", json_schema: { name: "x", strict: true, schema } } });
+    const { status, json } = await rawRequest(serve({ dialect: "openai" }), {
+      response_format: { type: "json_schema", json_schema: { name: "x", strict: true, schema } },
+    });
     expect(status).toBe(400);
-    expect((json as any).error.message).toContain("schema.brand(#/$defs/D): additionalProperties must be false");
-    expect((json as any).error.message).toContain("every property must be required (value are not)");
+    expect(json.error.message).toContain("schema.brand(#/$defs/D): additionalProperties must be false");
+    expect(json.error.message).toContain("every property must be required (value are not)");
   });
 
   test("OpenAI refuses json_object when no message names JSON", async () => {
@@ -119,7 +139,15 @@ describe("the stand-ins are as strict as the servers", () => {
       body: JSON.stringify({
         model: "m",
         response_format: { type: "json_object" },
-        messages: [{ role: "user", content: [{ type: "text", text: "What is it?" }, { type: "image_url", image_url: { url: `data:image/png;base64,${Buffer.from(cutout).toString("base64")}` } }] }],
+        messages: [
+          {
+            role: "user",
+            content: [
+              { type: "text", text: "What is it?" },
+              { type: "image_url", image_url: { url: `data:image/png;base64,${Buffer.from(cutout).toString("base64")}` } },
+            ],
+          },
+        ],
       }),
     });
     expect(response.status).toBe(400);
@@ -149,7 +177,10 @@ describe("the stand-ins are as strict as the servers", () => {
 
   test("Ollama before 0.5 ignores json_schema: the model writes prose around a fence", async () => {
     const standIn = serve({ dialect: "ollama", version: "0.4.7" });
-    const { json } = await rawRequest(standIn, { temperature: 0, response_format: { type: "json_schema", json_schema: { name: "x", schema: { type: "object" } } } });
+    const { json } = await rawRequest(standIn, {
+      temperature: 0,
+      response_format: { type: "json_schema", json_schema: { name: "x", schema: { type: "object" } } },
+    });
     expect((json as any).choices[0].message.content).toMatch(/^Here is[\s\S]*```json\n\{[\s\S]*\}\n```/);
     expect(standIn.requests[0]?.output).toBe("free");
   });
@@ -172,7 +203,7 @@ describe("a refused response format steps down, remembered per endpoint", () => 
     const analyzer = analyzerFor(standIn);
     expect(await analyze(analyzer)).toEqual(SAMPLE_METADATA);
     expect(standIn.requests.map((_, i) => formatOf(standIn, i))).toEqual(["strict", "schema", "object"]);
-    const prompt = (standIn.requests[2]?.body as any).messages[0].content[0].text as string;
+    const prompt = (standIn.requests[2]!.body as any).messages[0].content[0].text as string;
     expect(prompt).toContain('"additionalProperties":false');
 
     expect(await analyze(analyzer)).toEqual(SAMPLE_METADATA);
@@ -212,7 +243,12 @@ describe("errors in every dialect's body shape", () => {
 
   test("insufficient_quota, sent as a 429, is a PermanentError", async () => {
     const standIn = serve({ dialect: "openai" });
-    standIn.script({ kind: "error", status: 429, code: "insufficient_quota", message: "You exceeded your current quota, please check your plan and billing details." });
+    standIn.script({
+      kind: "error",
+      status: 429,
+      code: "insufficient_quota",
+      message: "You exceeded your current quota, please check your plan and billing details.",
+    });
     const error = await failure(analyze(analyzerFor(standIn)));
     expect(error).toBeInstanceOf(PermanentError);
     expect(error?.message).toContain("quota is exhausted");
@@ -257,7 +293,7 @@ describe("replies", () => {
     const standIn = serve({ dialect: "ollama" });
     standIn.script({ ...jsonReply(SAMPLE_METADATA), tokens: 1000 } as never);
     expect(await analyze(analyzerFor(standIn))).toEqual(SAMPLE_METADATA);
-    expect((standIn.requests[1]?.body as any).max_tokens).toBe(MAX_TOKENS_RETRY);
+    expect((standIn.requests[1]!.body as any).max_tokens).toBe(MAX_TOKENS_RETRY);
   });
 
   test("a reply still cut off with more room is a PermanentError", async () => {
@@ -282,7 +318,13 @@ describe("replies", () => {
   test("content as an array of text parts", async () => {
     const standIn = serve({ dialect: "openai" });
     const json = JSON.stringify(SAMPLE_METADATA);
-    standIn.script({ kind: "content", content: [{ type: "text", text: json.slice(0, 20) }, { type: "text", text: json.slice(20) }] });
+    standIn.script({
+      kind: "content",
+      content: [
+        { type: "text", text: json.slice(0, 20) },
+        { type: "text", text: json.slice(20) },
+      ],
+    });
     expect(await analyze(analyzerFor(standIn))).toEqual(SAMPLE_METADATA);
   });
 });

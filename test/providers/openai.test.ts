@@ -79,7 +79,6 @@ describe("OpenAiAnalyzer", () => {
     expect(standIn.requests.at(-1)?.problems).toEqual(["no user text part", "no user image_url part with a data URL of a PNG or JPEG that decodes"]);
   });
 
-
   test("no Authorization header is sent when no key is configured", async () => {
     const open = startOpenAiStandIn();
     try {

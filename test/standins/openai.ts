@@ -118,14 +118,19 @@ const DIALECTS: Record<Dialect, DialectRules> = {
     format(format, body, options) {
       if (format === undefined || format?.type === "text") return "free";
       if (format?.type === "json_object") {
-        return JSON.stringify(body?.messages ?? []).toLowerCase().includes("json")
+        return JSON.stringify(body?.messages ?? [])
+          .toLowerCase()
+          .includes("json")
           ? "json"
           : { status: 400, message: "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'." };
       }
-      if (format?.type !== "json_schema") return { status: 400, message: `Invalid value: '${format?.type}'. Supported values are: 'json_object', 'json_schema', and 'text'.` };
-      if (options.structuredOutputs === false) return { status: 400, message: "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model." };
+      if (format?.type !== "json_schema")
+        return { status: 400, message: `Invalid value: '${format?.type}'. Supported values are: 'json_object', 'json_schema', and 'text'.` };
+      if (options.structuredOutputs === false)
+        return { status: 400, message: "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model." };
       const { name, strict, schema } = format.json_schema ?? {};
-      if (typeof name !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(name)) return { status: 400, message: "Invalid 'response_format.json_schema.name': must match ^[a-zA-Z0-9_-]{1,64}$." };
+      if (typeof name !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(name))
+        return { status: 400, message: "Invalid 'response_format.json_schema.name': must match ^[a-zA-Z0-9_-]{1,64}$." };
       if (strict !== true) return schema && typeof schema === "object" ? "schema" : { status: 400, message: "Missing 'response_format.json_schema.schema'." };
       const problems = strictSchemaProblems(schema);
       return problems.length ? { status: 400, message: `Invalid schema for response_format '${name}': ${problems.join("; ")}` } : "schema";
@@ -139,7 +144,9 @@ const DIALECTS: Record<Dialect, DialectRules> = {
       if (format?.type === "json_object") return "json";
       if (format?.type === "json_schema") {
         if (!atLeast(options.version ?? "0.5.0", "0.5.0")) return "free";
-        return format.json_schema?.schema && typeof format.json_schema.schema === "object" ? "schema" : { status: 400, message: "invalid JSON schema in format" };
+        return format.json_schema?.schema && typeof format.json_schema.schema === "object"
+          ? "schema"
+          : { status: 400, message: "invalid JSON schema in format" };
       }
       return "free";
     },
@@ -156,9 +163,18 @@ const DIALECTS: Record<Dialect, DialectRules> = {
           ? "schema"
           : { status: 400, message: "response_format.json_schema.schema is required for type json_schema" };
       }
-      return { status: 400, message: `1 validation error for ChatCompletionRequest response_format.type: Input should be 'text', 'json_object' or 'json_schema'` };
+      return {
+        status: 400,
+        message: `1 validation error for ChatCompletionRequest response_format.type: Input should be 'text', 'json_object' or 'json_schema'`,
+      };
     },
-    errorBody: ({ status, message }) => ({ object: "error", message, type: status >= 500 ? "InternalServerError" : "BadRequestError", param: null, code: status }),
+    errorBody: ({ status, message }) => ({
+      object: "error",
+      message,
+      type: status >= 500 ? "InternalServerError" : "BadRequestError",
+      param: null,
+      code: status,
+    }),
   },
   // tools/server: json_object (optionally with a schema) and json_schema become a grammar; images need --mmproj.
   llamacpp: {
@@ -171,7 +187,9 @@ const DIALECTS: Record<Dialect, DialectRules> = {
     },
     errorBody: ({ status, message }) => ({ error: { code: status, message, type: status >= 500 ? "server_error" : "invalid_request_error" } }),
     refuseImage: (options) =>
-      options.visionProjector === false ? { status: 500, message: "image input is not supported - hint: if this is unexpected, you may need to provide the mmproj" } : null,
+      options.visionProjector === false
+        ? { status: 500, message: "image input is not supported - hint: if this is unexpected, you may need to provide the mmproj" }
+        : null,
   },
   // Structured output through json_schema only: json_object and text are refused, the error a bare string.
   lmstudio: {
@@ -195,11 +213,19 @@ const DIALECTS: Record<Dialect, DialectRules> = {
         ? { status: 400, message: `Invalid JSON payload received. Unknown name "${unknown.key}" at '${unknown.path}': Cannot find field.` }
         : "schema";
     },
-    errorBody: ({ status, message }) => [{ error: { code: status, message, status: GOOGLE_STATUS[status] ?? (status >= 500 ? "INTERNAL" : "INVALID_ARGUMENT") } }],
+    errorBody: ({ status, message }) => [
+      { error: { code: status, message, status: GOOGLE_STATUS[status] ?? (status >= 500 ? "INTERNAL" : "INVALID_ARGUMENT") } },
+    ],
   },
 };
 
-const GOOGLE_STATUS: Record<number, string> = { 400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 429: "RESOURCE_EXHAUSTED", 503: "UNAVAILABLE" };
+const GOOGLE_STATUS: Record<number, string> = {
+  400: "INVALID_ARGUMENT",
+  401: "UNAUTHENTICATED",
+  403: "PERMISSION_DENIED",
+  429: "RESOURCE_EXHAUSTED",
+  503: "UNAVAILABLE",
+};
 
 export function startOpenAiStandIn(options: OpenAiStandInOptions = {}): OpenAiStandIn {
   const dialect = options.dialect ?? "openai";
@@ -260,7 +286,8 @@ export function startOpenAiStandIn(options: OpenAiStandInOptions = {}): OpenAiSt
     record.temperature = typeof body.temperature === "number" ? body.temperature : rules.defaultTemperature;
 
     const reply = replies.shift() ?? defaultReply(output, record.temperature);
-    if (reply.kind === "error") return refuse({ status: reply.status, message: reply.message ?? `scripted ${reply.status}`, code: reply.code ?? null, headers: reply.headers ?? {} });
+    if (reply.kind === "error")
+      return refuse({ status: reply.status, message: reply.message ?? `scripted ${reply.status}`, code: reply.code ?? null, headers: reply.headers ?? {} });
     if (reply.kind === "refusal") return Response.json(completion(body.model, { content: null, refusal: reply.refusal }, "stop"));
     if (reply.delayMs && !(await delayUnlessClosed(reply.delayMs, request.signal))) return null;
     const limit = typeof body.max_completion_tokens === "number" ? body.max_completion_tokens : typeof body.max_tokens === "number" ? body.max_tokens : null;
@@ -291,17 +318,25 @@ export function startOpenAiStandIn(options: OpenAiStandInOptions = {}): OpenAiSt
  * a fence and a sentence when nothing holds it to JSON, as chat models write.
  */
 function defaultReply(output: OutputMode, temperature: number): ScriptedReply {
-  const jitter = (confidence: number) => (temperature > 0 && confidence > 0 ? Math.round(Math.min(1, Math.max(0.05, confidence + (Math.random() - 0.5) * temperature * 0.4)) * 100) / 100 : confidence);
+  const jitter = (confidence: number) =>
+    temperature > 0 && confidence > 0
+      ? Math.round(Math.min(1, Math.max(0.05, confidence + (Math.random() - 0.5) * temperature * 0.4)) * 100) / 100
+      : confidence;
   const metadata = Object.fromEntries(Object.entries(SAMPLE_METADATA).map(([key, d]) => [key, { value: d.value, confidence: jitter(d.confidence) }]));
   const json = JSON.stringify(metadata, null, output === "free" ? 2 : undefined);
-  return { kind: "content", content: output === "free" ? `Here is what I can see in the photo:\n\n\`\`\`json\n${json}\n\`\`\`\n\nLet me know if you need more.` : json };
+  return {
+    kind: "content",
+    content: output === "free" ? `Here is what I can see in the photo:\n\n\`\`\`json\n${json}\n\`\`\`\n\nLet me know if you need more.` : json,
+  };
 }
 
 function userParts(messages: unknown): any[] {
   return Array.isArray(messages)
     ? messages
         .filter((message) => message?.role === "user")
-        .flatMap((message) => (Array.isArray(message.content) ? message.content : typeof message.content === "string" ? [{ type: "text", text: message.content }] : []))
+        .flatMap((message) =>
+          Array.isArray(message.content) ? message.content : typeof message.content === "string" ? [{ type: "text", text: message.content }] : [],
+        )
     : [];
 }
 
@@ -313,7 +348,8 @@ async function inspectBody(body: Record<string, any>, parts: any[]): Promise<{ p
   const dataUrl = parts.find((part) => part?.type === "image_url")?.image_url?.url;
   const image = typeof dataUrl === "string" ? await decodeDataUrl(dataUrl) : null;
   if (!image) problems.push("no user image_url part with a data URL of a PNG or JPEG that decodes");
-  if (body.temperature !== undefined && (typeof body.temperature !== "number" || body.temperature < 0 || body.temperature > 2)) problems.push("temperature must be a number from 0 to 2");
+  if (body.temperature !== undefined && (typeof body.temperature !== "number" || body.temperature < 0 || body.temperature > 2))
+    problems.push("temperature must be a number from 0 to 2");
   return { problems, image };
 }
 
@@ -346,7 +382,8 @@ export function strictSchemaProblems(root: any): string[] {
       if (refs.includes(schema.$ref)) return; // recursion is allowed
       const target = resolvePointer(root, schema.$ref);
       if (!target) return void problems.push(`${path}: $ref ${schema.$ref} does not resolve`);
-      return visit(target, `${path}(${schema.$ref})`, [...refs, schema.$ref]);
+      visit(target, `${path}(${schema.$ref})`, [...refs, schema.$ref]);
+      return;
     }
     for (const keyword of STRICT_UNSUPPORTED) if (keyword in schema) problems.push(`${path}: '${keyword}' is not permitted`);
     for (const [i, branch] of (schema.anyOf ?? []).entries()) visit(branch, `${path}.anyOf[${i}]`, refs);

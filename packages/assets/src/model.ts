@@ -11,7 +11,10 @@ import type mongoose from "mongoose";
 import { type Connection, type InferSchemaType, Schema, type Types } from "mongoose";
 
 const detectionSchema = new Schema({ value: { type: String, default: null }, confidence: { type: Number, min: 0, max: 1, required: true } }, { _id: false });
-const sourceSchema = new Schema({ analyzer: { type: String, enum: ANALYZERS, required: true }, model: { type: String }, calibrated: { type: Boolean, required: true } }, { _id: false });
+const sourceSchema = new Schema(
+  { analyzer: { type: String, enum: ANALYZERS, required: true }, model: { type: String }, calibrated: { type: Boolean, required: true } },
+  { _id: false },
+);
 
 export const assetSchema = new Schema(
   {

@@ -24,8 +24,13 @@ describe("WORKER_CONCURRENCY", () => {
 
 describe("AI_CALIBRATION_PATH", () => {
   const dir = mkdtempSync(join(tmpdir(), "calibration-"));
-  const map = buildCalibrationMap([{ attribute: "brand", confidence: 0.9, right: true }], { model: "vision-model", measuredAt: new Date().toISOString(), evaluation: { seed: 1, images: 1 } });
-  const configWith = (path: string, model = "vision-model") => loadConfig(workerConfigSchema, { ...env, ANALYZER: "openai", AI_MODEL: model, AI_CALIBRATION_PATH: path });
+  const map = buildCalibrationMap([{ attribute: "brand", confidence: 0.9, right: true }], {
+    model: "vision-model",
+    measuredAt: new Date().toISOString(),
+    evaluation: { seed: 1, images: 1 },
+  });
+  const configWith = (path: string, model = "vision-model") =>
+    loadConfig(workerConfigSchema, { ...env, ANALYZER: "openai", AI_MODEL: model, AI_CALIBRATION_PATH: path });
   const write = (name: string, text: string) => {
     const path = join(dir, name);
     writeFileSync(path, text);
@@ -40,7 +45,11 @@ describe("AI_CALIBRATION_PATH", () => {
     ["a missing file", () => configWith(join(dir, "absent.json")), /cannot be read/],
     ["a file that is not JSON", () => configWith(write("bad.json", "{nope")), /is not JSON/],
     ["a file that is not a map", () => configWith(write("other.json", JSON.stringify({ version: 1, model: "vision-model" }))), /is not a calibration map/],
-    ["a map of another model", () => configWith(write("good2.json", JSON.stringify(map)), "another-model"), /measured on model vision-model, but AI_MODEL is another-model/],
+    [
+      "a map of another model",
+      () => configWith(write("good2.json", JSON.stringify(map)), "another-model"),
+      /measured on model vision-model, but AI_MODEL is another-model/,
+    ],
   ])("%s stops the worker with a clear message", (_, config, message) => {
     const error = (() => {
       try {

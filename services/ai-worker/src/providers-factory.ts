@@ -1,9 +1,9 @@
 /** Picks each stage's provider from configuration (BACKGROUND_REMOVAL, ANALYZER). */
 import { ConfigError } from "@pipeline/runtime/config";
+import { CalibrationFileError, loadCalibrationMap } from "./analyzer/calibration.ts";
 import { loadCatalogue } from "./analyzer/local/catalogue.ts";
 import { CatalogueFileError } from "./analyzer/local/catalogue-file.ts";
 import { LocalAnalyzer } from "./analyzer/local/index.ts";
-import { CalibrationFileError, loadCalibrationMap } from "./analyzer/calibration.ts";
 import { OpenAiAnalyzer } from "./analyzer/openai.ts";
 import { CloudinaryBackgroundRemover } from "./background/cloudinary.ts";
 import { LocalBackgroundRemover } from "./background/local/index.ts";

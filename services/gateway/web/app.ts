@@ -231,7 +231,11 @@ function renderItem(item: Item): HTMLLIElement {
     ] as const) {
       list.append(element("dt", {}, label));
       const confidence = percent.format(detection?.confidence ?? 0);
-      const value = !detection?.value ? "not recognised" : item.estimated ? `${detection.value} (model's estimate: ${confidence})` : `${detection.value} (${confidence} confidence)`;
+      const value = !detection?.value
+        ? "not recognised"
+        : item.estimated
+          ? `${detection.value} (model's estimate: ${confidence})`
+          : `${detection.value} (${confidence} confidence)`;
       list.append(element("dd", { "data-field": label.toLowerCase() }, value));
     }
     li.append(list);

@@ -104,7 +104,11 @@ function binsOf(claims: Claim[]): CalibrationMap["attributes"]["brand"] {
   for (let i = 1; i < blocks.length; i++) {
     if (blocks[i - 1]!.value <= blocks[i]!.value) continue;
     const [a, b] = [blocks[i - 1]!, blocks[i]!];
-    blocks.splice(i - 1, 2, { weight: a.weight + b.weight, value: (a.value * a.weight + b.value * b.weight) / (a.weight + b.weight), count: a.count + b.count });
+    blocks.splice(i - 1, 2, {
+      weight: a.weight + b.weight,
+      value: (a.value * a.weight + b.value * b.weight) / (a.weight + b.weight),
+      count: a.count + b.count,
+    });
     i = Math.max(0, i - 2);
   }
   const values = blocks.flatMap((block) => Array<number>(block.count).fill(block.value));

@@ -23,8 +23,8 @@ import {
   type Detection,
   type ExtractedMetadata,
   finaliseDetection,
-  MIN_EVIDENCE,
   type MetadataSource,
+  MIN_EVIDENCE,
   NO_DETECTION,
 } from "@pipeline/contracts/asset";
 import { PermanentError, TransientError } from "@pipeline/runtime/errors";
@@ -34,7 +34,7 @@ import { flattenOnWhite, pixelsEncodedAs } from "../image.ts";
 import type { AnalysisInput, MetadataAnalyzer } from "../providers.ts";
 import { type CalibratedAttribute, type CalibrationMap, calibrate } from "./calibration.ts";
 import { errorDetail, errorForResponse, PROVIDER, refusesFormat } from "./openai/errors.ts";
-import { type FormatMode, FormatMemory, METADATA_JSON_SCHEMA, responseFormat, schemaInPrompt } from "./openai/formats.ts";
+import { FormatMemory, type FormatMode, METADATA_JSON_SCHEMA, responseFormat, schemaInPrompt } from "./openai/formats.ts";
 import { parseReply, TruncatedReplyError } from "./openai/reply.ts";
 
 export const openAiConfigSchema = z.object({

@@ -222,7 +222,10 @@ describe("processAssetJob: failures", () => {
   });
 
   test("a Retry-After within the job's remaining time delays the job without spending an attempt, even its last", async () => {
-    const deps = makeDeps({ timeoutMs: 10_000, analyzer: new FakeAnalyzer(async () => Promise.reject(new RetryLaterError("openai answered 429: slow down", 4000))) });
+    const deps = makeDeps({
+      timeoutMs: 10_000,
+      analyzer: new FakeAnalyzer(async () => Promise.reject(new RetryLaterError("openai answered 429: slow down", 4000))),
+    });
     const { assetId, job } = firstRun(deps, { attemptsMade: 2, attempts: 3 });
     const before = Date.now();
 
@@ -235,7 +238,10 @@ describe("processAssetJob: failures", () => {
   });
 
   test("a Retry-After beyond the job's remaining time is spent as an ordinary attempt", async () => {
-    const deps = makeDeps({ timeoutMs: 1000, analyzer: new FakeAnalyzer(async () => Promise.reject(new RetryLaterError("openai answered 429: slow down", 60_000))) });
+    const deps = makeDeps({
+      timeoutMs: 1000,
+      analyzer: new FakeAnalyzer(async () => Promise.reject(new RetryLaterError("openai answered 429: slow down", 60_000))),
+    });
     const { assetId, job } = firstRun(deps, { attemptsMade: 2, attempts: 3 });
 
     expect(await rejectionOf(processAssetJob(deps)(asBullJob(job)))).toBeInstanceOf(RetryLaterError);
