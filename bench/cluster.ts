@@ -16,11 +16,13 @@
  * Runs alternate between the targets; the median run is printed. Stops what
  * it started.
  */
+
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { AI_JOB_DEFAULTS, aiJobOptions } from "@pipeline/contracts/jobs";
+import { AI_JOB_DEFAULTS, aiJobOptions } from "@pipeline/messaging";
+
 import { baseConfigSchema, loadConfig } from "@pipeline/runtime/config";
 import { redisConnection } from "@pipeline/runtime/redis";
 import { Queue, Worker } from "bullmq";

@@ -16,8 +16,8 @@
 
 import { parseArgs } from "node:util";
 import { ASSET_PROCESSED_EVENT, type AssetProcessedEvent } from "@pipeline/contracts/events";
-import { outcomeJobIdFor } from "@pipeline/contracts/jobs";
-import { ClientEventPublisher } from "@pipeline/runtime/client-events";
+import { ClientEvents } from "@pipeline/messaging";
+
 import type { Subprocess } from "bun";
 import { sign } from "hono/jwt";
 import { Redis } from "ioredis";
@@ -65,7 +65,7 @@ const secret = crypto.randomUUID() + crypto.randomUUID();
 const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
 const notifiers: { proc: Subprocess; url: string }[] = [];
 const sockets: Socket[] = [];
-let publisher: ClientEventPublisher | undefined;
+let publisher: ClientEvents | undefined;
 
 async function cleanUp(): Promise<void> {
   for (const socket of sockets) socket.close();
@@ -152,7 +152,7 @@ try {
   const perReplica = await Promise.all(notifiers.map(async (n) => (await (await fetch(`${n.url}/metrics/sockets`)).json()) as { sockets: number }));
 
   // --- Publish one outcome per user, as the ai-worker does.
-  publisher = new ClientEventPublisher(redis, prefix);
+  publisher = new ClientEvents(redis, prefix);
   const sentAt = new Map<string, number>();
   const publishStarted = performance.now();
   // All at once in batches of 500, or `--rate` per second in batches of 1/20 s.
@@ -168,11 +168,11 @@ try {
         error: "benchmark outcome",
         timestamp: new Date().toISOString(),
       };
-      return { job: { userId, event: ASSET_PROCESSED_EVENT, payload }, jobId: outcomeJobIdFor(assetId) };
+      return { userId, event: ASSET_PROCESSED_EVENT, payload, runId: assetId };
     });
     const now = performance.now();
-    for (const { job } of batch) sentAt.set(job.payload.assetId, now);
-    await publisher.publishMany(batch);
+    for (const { payload } of batch) sentAt.set(payload.assetId, now);
+    await publisher.emitMany(batch);
     if (RATE > 0) await Bun.sleep(Math.max(0, publishStarted + ((start + batchSize) / RATE) * 1000 - performance.now()));
   }
   const publishMs = performance.now() - publishStarted;

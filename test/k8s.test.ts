@@ -12,12 +12,14 @@
  *   agreement with the services' own configuration schemas.
  * A deliberately broken copy of the manifests must fail both checks.
  */
+
 import { describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { ScaledObject } from "@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject";
 import { TriggerAuthentication } from "@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthentication";
-import { AI_QUEUE } from "@pipeline/contracts/jobs";
+import { AI_QUEUE } from "@pipeline/messaging";
+
 import { loadConfig } from "@pipeline/runtime/config";
 import { QueueKeys } from "bullmq";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";

@@ -3,7 +3,8 @@
  * open-loop run at a fixed offered rate (with CPU and RSS readings), and the
  * closed-loop saturation runs used for scaling.
  */
-import { AI_QUEUE } from "@pipeline/contracts/jobs";
+
+import { AI_QUEUE } from "@pipeline/messaging";
 import { Queue } from "bullmq";
 import { getJson } from "../../test/helpers/api.ts";
 import type { AiEndpoint } from "./ai-endpoint.ts";

@@ -9,9 +9,11 @@
  *   (an outcome redelivered after a notifier crash);
  * and measure each fault's recovery.
  */
+
 import { createClient } from "@pipeline/client";
 import type { AssetResponse } from "@pipeline/contracts/asset";
-import { outcomeJobIdFor } from "@pipeline/contracts/jobs";
+import { outcomeIdFor } from "@pipeline/messaging";
+
 import type { Queue } from "bullmq";
 import { Types } from "mongoose";
 import type { Stack } from "../helpers/stack.ts";
@@ -247,7 +249,7 @@ export async function checkOutcome(
       [...socket.liveCounts]
         .filter(([, count]) => count > 1)
         .map(async ([assetId, count]) => {
-          const jobId = outcomeJobIdFor(listed.get(assetId)?.processingJobId ?? assetId);
+          const jobId = outcomeIdFor(listed.get(assetId)?.processingJobId ?? assetId);
           const job = await outcomeQueue.getJob(jobId);
           const runs = job ? `job ${jobId}: ${job.attemptsStarted} runs started, stalled ${job.stalledCounter}×` : `job ${jobId} gone`;
           return { assetId, user: socket.options.user, slot: socket.options.slot, count, runs };

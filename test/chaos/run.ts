@@ -5,7 +5,8 @@
  * became of every upload. `bun run chaos` (scripts/chaos.ts) and
  * test/e2e/chaos.test.ts both run this.
  */
-import { AI_QUEUE, OUTCOME_QUEUE } from "@pipeline/contracts/jobs";
+
+import { AI_QUEUE, OUTCOME_QUEUE } from "@pipeline/messaging";
 import { Queue } from "bullmq";
 import { openLoop } from "../../bench/lib/load.ts";
 import { productPhoto } from "../helpers/images.ts";

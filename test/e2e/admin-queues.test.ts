@@ -6,9 +6,11 @@
  * their Assets, and BullMQ's global concurrency. The AI analyzer is the OpenAI stand-in,
  * scripted per test; JOB_ATTEMPTS=1 so a scripted error fails a job at once.
  */
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { PIPELINE_QUEUES, type QueueStatus } from "@pipeline/contracts/admin";
-import { AI_QUEUE, aiJobIdFor, type JobData } from "@pipeline/contracts/jobs";
+import type { JobData } from "@pipeline/contracts/jobs";
+import { AI_QUEUE, runIdFor } from "@pipeline/messaging";
 import { InternalTokenSigner, internalSecret } from "@pipeline/runtime/auth";
 import { Queue } from "bullmq";
 import { AdminSessions } from "../../services/gateway/src/routes/admin-session.ts";
@@ -383,7 +385,7 @@ describe("queue control through the API", () => {
     for (const assetId of assets) {
       const asset = await waitForStatus(stack.gatewayUrl, userToken, assetId, "active");
       // A new run under a new job id, as a retry through the Asset gives it; the failed run's job is gone.
-      expect(asset.processingJobId).toBe(aiJobIdFor(assetId, assetId));
+      expect(asset.processingJobId).toBe(runIdFor(assetId, assetId));
       expect(await queue.getJob(assetId)).toBeUndefined();
     }
     expect((await queueStatus(AI_QUEUE)).counts.failed).toBe(0);

@@ -6,9 +6,11 @@
  * concurrency. The AI step is the OpenAI-compatible stand-in, slowed down
  * where a test needs a run in flight.
  */
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
-import { AI_QUEUE } from "@pipeline/contracts/jobs";
+import { AI_QUEUE } from "@pipeline/messaging";
+
 import { Queue } from "bullmq";
 import { Types } from "mongoose";
 import { io, type Socket } from "socket.io-client";

@@ -7,11 +7,13 @@
  * under test-artifacts/ (its path is printed). Without Chromium the test
  * fails and names the command that installs it.
  */
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AI_QUEUE } from "@pipeline/contracts/jobs";
+import { AI_QUEUE } from "@pipeline/messaging";
+
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { ROOT } from "../../scripts/lib/processes.ts";
 import { upload } from "../helpers/api.ts";

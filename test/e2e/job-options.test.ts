@@ -3,8 +3,10 @@
  * the specification's data fields; enqueueing twice for one run makes one job. No
  * worker runs here, so the job stays as ingest queued it.
  */
+
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { AI_QUEUE, aiJobIdFor } from "@pipeline/contracts/jobs";
+import { AI_JOB_DEFAULTS, AI_QUEUE, runIdFor } from "@pipeline/messaging";
+
 import { Queue } from "bullmq";
 import { ZodError } from "zod";
 import { upload } from "../helpers/api.ts";
@@ -33,7 +35,7 @@ test("a queued job has the specification's options and data fields", async () =>
   });
   expect(response.status).toBe(202);
   const { assetId, jobId } = await response.json();
-  expect(jobId).toBe(aiJobIdFor(assetId));
+  expect(jobId).toBe(runIdFor(assetId));
   const job = await queue.getJob(jobId);
   expect(job).toBeDefined();
   expect(job!.opts.attempts).toBe(3);
@@ -53,12 +55,7 @@ test("a queued job has the specification's options and data fields", async () =>
 
 test("the producer validates job data too: invalid data is never queued", async () => {
   const { AiJobProducer } = await import("../../services/ingest/src/queue.ts");
-  const producer = new AiJobProducer(
-    stack.redis(),
-    stack.id,
-    { JOB_ATTEMPTS: 3, JOB_BACKOFF_MS: 2000, JOB_TIMEOUT_MS: 120000, JOB_REMOVE_ON_COMPLETE_S: 86400, JOB_REMOVE_ON_FAIL_S: 604800 },
-    `${stack.env.PUBLIC_URL}/media/`,
-  );
+  const producer = new AiJobProducer(stack.redis(), stack.id, AI_JOB_DEFAULTS, `${stack.env.PUBLIC_URL}/media/`);
   const valid = {
     assetId: newUserId(),
     userId: user,

@@ -3,8 +3,10 @@
  * another; SIGTERM finishes in-flight work, or hands it back past the
  * deadline; every service exits 0 on SIGTERM. Real child processes.
  */
+
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { AI_QUEUE } from "@pipeline/contracts/jobs";
+import { AI_QUEUE } from "@pipeline/messaging";
+
 import { Queue } from "bullmq";
 import { submitUpload } from "../helpers/api.ts";
 import { productPhoto } from "../helpers/images.ts";

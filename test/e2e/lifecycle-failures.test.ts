@@ -4,10 +4,11 @@
  * failed Asset and the operators' dead-letter routes. The worker's analyzer
  * is an OpenAI-compatible stand-in whose answers each test scripts.
  */
+
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { ASSET_PROCESSED_EVENT, assetProcessedFailureSchema } from "@pipeline/contracts/events";
-import { AI_QUEUE, aiJobIdFor, type JobData, outcomeJobIdFor } from "@pipeline/contracts/jobs";
-import { ClientEventPublisher } from "@pipeline/runtime/client-events";
+import type { JobData } from "@pipeline/contracts/jobs";
+import { AI_QUEUE, ClientEvents, runIdFor } from "@pipeline/messaging";
 import { Queue } from "bullmq";
 import { Types } from "mongoose";
 import { getJson, postJson, submitUpload } from "../helpers/api.ts";
@@ -238,14 +239,14 @@ describe("idempotency", () => {
     for (const socket of sockets) expect(eventsFor(socket, assetId)).toHaveLength(1);
   });
 
-  test("outcomes are keyed by job id, so publishing one twice delivers it once", async () => {
-    const publisher = new ClientEventPublisher(stack.redis(), stack.id);
+  test("an outcome is keyed by its run, so publishing it twice delivers it once", async () => {
+    const publisher = new ClientEvents(stack.redis(), stack.id);
     const assetId = new Types.ObjectId().toHexString();
     const payload = { event: ASSET_PROCESSED_EVENT, assetId, status: "failed" as const, error: "published twice", timestamp: new Date().toISOString() };
-    const jobId = outcomeJobIdFor(aiJobIdFor(assetId));
-    await publisher.publish({ userId: user, event: ASSET_PROCESSED_EVENT, payload }, jobId);
+    const outcome = { userId: user, event: ASSET_PROCESSED_EVENT, payload, runId: runIdFor(assetId) };
+    await publisher.emit(outcome);
     await eventually(() => sockets.every((socket) => eventsFor(socket, assetId).length === 1), 10_000, "the first publish's event");
-    await publisher.publish({ userId: user, event: ASSET_PROCESSED_EVENT, payload }, jobId);
+    await publisher.emit(outcome);
     // Leave time for a duplicate to arrive before counting.
     await Bun.sleep(750);
     for (const socket of sockets) expect(eventsFor(socket, assetId)).toHaveLength(1);

@@ -3,9 +3,11 @@
  * queueing its job) is found by ingest's sweep and finished; an Asset whose
  * job exists is left to its job.
  */
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { AssetRepository, assetModel } from "@pipeline/assets";
-import { aiJobIdFor } from "@pipeline/contracts/jobs";
+import { runIdFor } from "@pipeline/messaging";
+
 import { LocalStorage } from "@pipeline/storage";
 import mongoose, { Types } from "mongoose";
 import { productPhoto } from "../helpers/images.ts";
@@ -35,7 +37,7 @@ describe("stranded assets", () => {
     const storage = new LocalStorage(stack.storageDir, stack.env.PUBLIC_URL as string);
     const { url } = await storage.save(await productPhoto({ format: "png" }), { kind: "original", contentType: "image/png" });
     const id = new Types.ObjectId();
-    await repository.createProcessing({ id, userId: user, category: "sneaker", originalUrl: url, jobId: aiJobIdFor(id.toHexString()) });
+    await repository.createProcessing({ id, userId: user, category: "sneaker", originalUrl: url, jobId: runIdFor(id.toHexString()) });
 
     const asset = await waitForStatus(stack.gatewayUrl, await tokenFor(user), id.toHexString(), "active", 30_000);
     expect(asset.images.processed.url).toStartWith(`${stack.gatewayUrl}/media/`);

@@ -7,11 +7,11 @@
  * not followed; and, on a stack without WEBHOOK_ALLOW_PRIVATE, refusals of
  * non-public and plain-HTTP targets at registration.
  */
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { AssetProcessedEvent, ClientEventJob } from "@pipeline/contracts/events";
-import { aiJobIdFor, outcomeJobIdFor } from "@pipeline/contracts/jobs";
-import { type DeliveryResponse, WEBHOOK_QUEUE, type WebhookResponse } from "@pipeline/contracts/webhooks";
-import { ClientEventPublisher } from "@pipeline/runtime/client-events";
+import type { DeliveryResponse, WebhookResponse } from "@pipeline/contracts/webhooks";
+import { ClientEvents, type FinalMessage, runIdFor, WEBHOOK_QUEUE } from "@pipeline/messaging";
 import { Queue } from "bullmq";
 import type { Server } from "bun";
 import { Types } from "mongoose";
@@ -72,7 +72,7 @@ function deleteJson(baseUrl: string, path: string, token: string): Promise<Respo
 describe("webhooks (WEBHOOK_ALLOW_PRIVATE=true: receivers on loopback)", () => {
   let stack: Stack;
   let receiver: Receiver;
-  let publisher: ClientEventPublisher;
+  let publisher: ClientEvents;
   const users = { a: newUserId(), b: newUserId(), flaky: newUserId(), moved: newUserId(), down: newUserId(), disabled: newUserId() };
   const tokens = {} as Record<keyof typeof users, string>;
 
@@ -92,7 +92,7 @@ describe("webhooks (WEBHOOK_ALLOW_PRIVATE=true: receivers on loopback)", () => {
     });
     await stack.add("notifier");
     stack.onStop(receiver);
-    publisher = stack.onStop(new ClientEventPublisher(stack.redis(), stack.id));
+    publisher = stack.onStop(new ClientEvents(stack.redis(), stack.id));
     for (const name of Object.keys(users) as (keyof typeof users)[]) tokens[name] = await tokenFor(users[name]);
   }, 120_000);
   afterAll(() => stack?.stop());
@@ -133,7 +133,7 @@ describe("webhooks (WEBHOOK_ALLOW_PRIVATE=true: receivers on loopback)", () => {
 
   /** Publishes an event on the outcome queue exactly as the ai-worker (or ingest, for deletions) does. */
   async function publish(job: ClientEventJob): Promise<void> {
-    await publisher.publish(job, outcomeJobIdFor(aiJobIdFor(crypto.randomUUID())));
+    await publisher.emit(job.event === "asset_processed" ? { ...job, runId: runIdFor(crypto.randomUUID()) } : (job as FinalMessage));
   }
 
   function processedEvent(userId: string): ClientEventJob {

@@ -3,9 +3,10 @@
  * status through the API, and injecting outcomes on `asset-outcomes` exactly
  * as the ai-worker publishes them.
  */
+
 import { ASSET_PROCESSED_EVENT, type AssetProcessedEvent } from "@pipeline/contracts/events";
-import { aiJobIdFor, outcomeJobIdFor } from "@pipeline/contracts/jobs";
-import { ClientEventPublisher } from "@pipeline/runtime/client-events";
+import { ClientEvents, runIdFor } from "@pipeline/messaging";
+
 import type { RedisClient } from "@pipeline/runtime/redis";
 import { Types } from "mongoose";
 import { getJson } from "./api.ts";
@@ -32,11 +33,11 @@ export async function waitForStatus(baseUrl: string, token: string, assetId: str
 }
 
 export class OutcomeInjector {
-  readonly publisher: ClientEventPublisher;
+  readonly publisher: ClientEvents;
   private sent = 0;
 
   constructor(connection: RedisClient, prefix: string) {
-    this.publisher = new ClientEventPublisher(connection, prefix);
+    this.publisher = new ClientEvents(connection, prefix);
   }
 
   /** A specification-shaped payload: success for even `n`, failure for odd. */
@@ -61,9 +62,7 @@ export class OutcomeInjector {
   /** Publishes `count` outcomes for `userId`; returns their payloads in publishing order. */
   async publish(userId: string, count: number): Promise<AssetProcessedEvent[]> {
     const payloads = Array.from({ length: count }, () => OutcomeInjector.payload(this.sent++));
-    await this.publisher.publishMany(
-      payloads.map((payload) => ({ job: { userId, event: ASSET_PROCESSED_EVENT, payload }, jobId: outcomeJobIdFor(aiJobIdFor(payload.assetId)) })),
-    );
+    await this.publisher.emitMany(payloads.map((payload) => ({ userId, event: ASSET_PROCESSED_EVENT, payload, runId: runIdFor(payload.assetId) })));
     return payloads;
   }
 

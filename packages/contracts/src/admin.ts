@@ -1,8 +1,6 @@
 /** The admin API's wire shapes: AI jobs as operators see them (the dead-letter set) and retrying them, the queues' state and controls, and the dashboard's session. */
 import { z } from "zod";
 import { acceptedSchema } from "./asset.ts";
-import { AI_QUEUE, OUTCOME_QUEUE } from "./jobs.ts";
-import { WEBHOOK_QUEUE } from "./webhooks.ts";
 
 export const JOB_STATES = ["failed", "waiting", "active", "delayed", "completed"] as const;
 export const jobStateSchema = z.enum(JOB_STATES);
@@ -30,8 +28,11 @@ export type JobList = z.infer<typeof jobListSchema>;
 export const jobRetriedSchema = z.union([acceptedSchema, z.object({ jobId: z.string(), status: z.literal("waiting") })]).meta({ id: "JobRetried" });
 export type JobRetried = z.infer<typeof jobRetriedSchema>;
 
-/** Every queue of the pipeline, as operators see and control them (dashboard and /api/admin/queues). */
-export const PIPELINE_QUEUES = [AI_QUEUE, OUTCOME_QUEUE, WEBHOOK_QUEUE] as const;
+/**
+ * Every queue of the pipeline by name, as operators see and control them (dashboard and /api/admin/queues);
+ * `ai-processing` is the specification's. What each carries and its options: @pipeline/messaging's queues.ts.
+ */
+export const PIPELINE_QUEUES = ["ai-processing", "asset-outcomes", "webhook-deliveries"] as const;
 export const pipelineQueueSchema = z.enum(PIPELINE_QUEUES);
 export type PipelineQueue = z.infer<typeof pipelineQueueSchema>;
 

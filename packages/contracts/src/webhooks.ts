@@ -1,5 +1,5 @@
 /**
- * Webhook contracts (Standard Webhooks): the queue name, the event types, the
+ * Webhook contracts (Standard Webhooks): the event types, the
  * /api/webhooks request and response shapes, and the body of a delivery
  * `{type, timestamp, data}`, whose `data` is exactly the socket payload of the
  * client event it comes from.
@@ -7,9 +7,6 @@
 import { z } from "zod";
 import { objectIdSchema } from "./asset.ts";
 import { assetDeletedSchema, assetProcessedFailureSchema, assetProcessedSuccessSchema, type ClientEventJob } from "./events.ts";
-
-/** The queue of webhook fan-outs and deliveries (the notifier produces and consumes it). */
-export const WEBHOOK_QUEUE = "webhook-deliveries";
 
 export const WEBHOOK_EVENT_TYPES = ["asset.processed", "asset.failed", "asset.deleted"] as const;
 export const webhookEventTypeSchema = z.enum(WEBHOOK_EVENT_TYPES);

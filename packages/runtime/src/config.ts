@@ -3,7 +3,6 @@
  * parsed once at start; a bad value stops the service with a message that
  * names the variable.
  */
-import { AI_JOB_DEFAULTS, type AiJobSettings } from "@pipeline/contracts/jobs";
 import { z } from "zod";
 
 export class ConfigError extends Error {
@@ -21,7 +20,7 @@ export function loadConfig<S extends z.ZodType>(schema: S, env: Record<string, s
 
 /** Environment values are strings; numbers are coerced and checked. */
 export const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
-const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
+export const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
 export const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 
 export interface ClusterNode {
@@ -95,22 +94,3 @@ export const mongoConfigSchema = z.object({
 export const jwtConfigSchema = z.object({
   JWT_SECRET: z.string({ error: "is required (the HS256 secret shared with the app that issues tokens)" }).min(16, "must be at least 16 characters"),
 });
-
-/** The specification's job options, each overridable (tests run with small ones). */
-export const jobConfigSchema = z.object({
-  JOB_ATTEMPTS: positiveInt(AI_JOB_DEFAULTS.attempts),
-  JOB_BACKOFF_MS: nonNegativeInt(AI_JOB_DEFAULTS.backoffMs),
-  JOB_TIMEOUT_MS: positiveInt(AI_JOB_DEFAULTS.timeoutMs),
-  JOB_REMOVE_ON_COMPLETE_S: positiveInt(AI_JOB_DEFAULTS.removeOnCompleteS),
-  JOB_REMOVE_ON_FAIL_S: positiveInt(AI_JOB_DEFAULTS.removeOnFailS),
-});
-export type JobConfig = z.infer<typeof jobConfigSchema>;
-
-export function aiJobSettings(config: JobConfig): AiJobSettings {
-  return {
-    attempts: config.JOB_ATTEMPTS,
-    backoffMs: config.JOB_BACKOFF_MS,
-    removeOnCompleteS: config.JOB_REMOVE_ON_COMPLETE_S,
-    removeOnFailS: config.JOB_REMOVE_ON_FAIL_S,
-  };
-}

@@ -1,12 +1,13 @@
 import { availableParallelism } from "node:os";
-import { baseConfigSchema, jobConfigSchema, mongoConfigSchema, port, positiveInt } from "@pipeline/runtime/config";
+import { aiJobConfigSchema } from "@pipeline/messaging";
+import { baseConfigSchema, mongoConfigSchema, port, positiveInt } from "@pipeline/runtime/config";
 import { storageConfigSchema } from "@pipeline/storage";
 import { z } from "zod";
 import { openAiConfigSchema } from "./analyzer/openai.ts";
 
 export const workerConfigSchema = baseConfigSchema
   .extend(mongoConfigSchema.shape)
-  .extend(jobConfigSchema.shape)
+  .extend(aiJobConfigSchema.shape)
   .extend(storageConfigSchema.shape)
   .extend(openAiConfigSchema.shape)
   .extend({

@@ -1,7 +1,7 @@
 /** ai-worker: consumes `ai-processing`. Wiring only; health and metrics on PORT. */
 
 import { AssetRepository, assetModel } from "@pipeline/assets";
-import { ClientEventPublisher } from "@pipeline/runtime/client-events";
+import { ClientEvents } from "@pipeline/messaging";
 import { loadConfig } from "@pipeline/runtime/config";
 import { healthRoutes } from "@pipeline/runtime/http";
 import { exitOnStartupError, handleShutdown } from "@pipeline/runtime/lifecycle";
@@ -9,7 +9,6 @@ import { createLogger } from "@pipeline/runtime/logger";
 import { createMetrics, metricsRoute } from "@pipeline/runtime/metrics";
 import { connectMongo, mongoIsUp } from "@pipeline/runtime/mongo";
 import { redisConnection, redisIsUp } from "@pipeline/runtime/redis";
-import { SocketStreamEmitter } from "@pipeline/runtime/socket-stream";
 import { initTracing, shutdownTracing } from "@pipeline/runtime/tracing";
 import { createStorage } from "@pipeline/storage";
 import { Hono } from "hono";
@@ -32,16 +31,14 @@ try {
   const redis = redisConnection(config, "worker");
   redis.on("error", (error) => logger.warn({ err: error.message }, "redis error"));
   const registry = createMetrics("ai-worker");
-  const events = new ClientEventPublisher(redis, config.QUEUE_PREFIX);
+  const events = new ClientEvents(redis, config.QUEUE_PREFIX);
   const metrics = new WorkerMetrics(registry);
   const aiWorker = createAiWorker(
     {
       connection: redis,
       prefix: config.QUEUE_PREFIX,
       concurrency,
-      lockDurationMs: config.WORKER_LOCK_MS,
-      stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS,
-      maxStalledCount: config.WORKER_MAX_STALLED_COUNT,
+      lock: { durationMs: config.WORKER_LOCK_MS, stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS, maxStalledCount: config.WORKER_MAX_STALLED_COUNT },
     },
     {
       repository: new AssetRepository(assetModel(mongo)),
@@ -49,8 +46,7 @@ try {
       remover,
       analyzer,
       events,
-      // No trimming here: the notifiers trim the stream as they write final events.
-      progress: progressReporter(new SocketStreamEmitter(redis, { prefix: config.QUEUE_PREFIX, maxLen: 0 })),
+      progress: progressReporter(events),
       metrics,
       logger,
       timeoutMs: config.JOB_TIMEOUT_MS,
@@ -70,7 +66,7 @@ try {
     { name: "mongo", close: () => mongo.close() },
   ]);
   const app = new Hono();
-  healthRoutes(app, { mongo: () => mongoIsUp(mongo), redis: () => redisIsUp(redis), worker: async () => aiWorker.worker.isRunning() }, isShuttingDown);
+  healthRoutes(app, { mongo: () => mongoIsUp(mongo), redis: () => redisIsUp(redis), worker: async () => aiWorker.isRunning() }, isShuttingDown);
   metricsRoute(app, registry);
   server = Bun.serve({ port: config.PORT, fetch: app.fetch });
   aiWorker.start();

@@ -41,11 +41,11 @@ export class WorkerMetrics {
   }
 
   /** Wraps a job handler so each run is timed, from its start to its end, by how it ended. */
-  timeRuns<J extends Job, R extends { status: string }>(handler: (job: J, token?: string) => Promise<R>): (job: J, token?: string) => Promise<R> {
-    return async (job, token) => {
+  timeRuns<J extends Job, C, R extends { status: string }>(handler: (job: J, context?: C) => Promise<R>): (job: J, context?: C) => Promise<R> {
+    return async (job, context) => {
       const end = this.runs.startTimer();
       try {
-        const result = await handler(job, token);
+        const result = await handler(job, context);
         end({ outcome: result.status === "superseded" ? "superseded" : "completed" });
         return result;
       } catch (error) {

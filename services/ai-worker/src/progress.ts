@@ -1,14 +1,14 @@
 /**
  * A run's progress: each stage is recorded on the BullMQ job
  * (`job.updateProgress`, which GET /api/assets/:id reads) and sent to the
- * owner's sockets as `asset_progress`, written straight into the sockets'
- * stream. Reports never hold the run up and may be lost; the run waits for
+ * owner's sockets as `asset_progress` (a client event of its run: best
+ * effort, straight into the sockets' stream). Reports never hold the run up and may be lost; the run waits for
  * them (`settled`) before its outcome is recorded, so none follows the final
  * event in the stream.
  */
 import { type AssetProgressState, PROGRESS_STAGES, type ProgressStage } from "@pipeline/contracts/asset";
+import type { ClientEvents } from "@pipeline/messaging";
 import type { Logger } from "@pipeline/runtime/logger";
-import type { SocketStreamEmitter } from "@pipeline/runtime/socket-stream";
 
 export interface ProgressTarget {
   updateProgress(progress: AssetProgressState): Promise<void>;
@@ -22,7 +22,7 @@ export interface RunProgress {
 
 export type ProgressReporter = (job: ProgressTarget, run: { jobId: string; assetId: string; userId: string }, log: Logger) => RunProgress;
 
-export function progressReporter(emitter: Pick<SocketStreamEmitter, "emit">): ProgressReporter {
+export function progressReporter(emitter: Pick<ClientEvents, "emit">): ProgressReporter {
   return (job, run, log) => {
     const pending: Promise<unknown>[] = [];
     const warn = (error: unknown) => log.debug({ err: error }, "progress not reported");
@@ -32,7 +32,12 @@ export function progressReporter(emitter: Pick<SocketStreamEmitter, "emit">): Pr
         pending.push(
           job.updateProgress(state).catch(warn),
           emitter
-            .emit({ userId: run.userId, event: "asset_progress", payload: { assetId: run.assetId, ...state, timestamp: new Date().toISOString() } }, run.jobId)
+            .emit({
+              userId: run.userId,
+              event: "asset_progress",
+              payload: { assetId: run.assetId, ...state, timestamp: new Date().toISOString() },
+              runId: run.jobId,
+            })
             .catch(warn),
         );
       },

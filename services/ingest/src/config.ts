@@ -1,11 +1,12 @@
-import { baseConfigSchema, jobConfigSchema, jwtConfigSchema, mongoConfigSchema, port, positiveInt } from "@pipeline/runtime/config";
+import { aiJobConfigSchema } from "@pipeline/messaging";
+import { baseConfigSchema, jwtConfigSchema, mongoConfigSchema, port, positiveInt } from "@pipeline/runtime/config";
 import { storageConfigSchema } from "@pipeline/storage";
 import { webhookTargetConfigSchema } from "@pipeline/webhooks/config";
 import { z } from "zod";
 
 export const ingestConfigSchema = baseConfigSchema
   .extend(mongoConfigSchema.shape)
-  .extend(jobConfigSchema.shape)
+  .extend(aiJobConfigSchema.shape)
   .extend(storageConfigSchema.shape)
   .extend(jwtConfigSchema.shape)
   .extend(webhookTargetConfigSchema.shape)

@@ -1,19 +1,16 @@
 /** Ingest: validates uploads, stores originals, creates Assets, queues AI jobs. Wiring only. */
 import { AssetRepository, assetModel, ensureAssetIndexes } from "@pipeline/assets";
-import { WEBHOOK_QUEUE } from "@pipeline/contracts/webhooks";
+import { aiJobSettings, ClientEvents, openQueue, WEBHOOK_QUEUE } from "@pipeline/messaging";
 import { internalSecret } from "@pipeline/runtime/auth";
-import { ClientEventPublisher } from "@pipeline/runtime/client-events";
 import { loadConfig } from "@pipeline/runtime/config";
 import { exitOnStartupError, handleShutdown } from "@pipeline/runtime/lifecycle";
 import { createLogger } from "@pipeline/runtime/logger";
 import { createMetrics } from "@pipeline/runtime/metrics";
 import { connectMongo, createIndexesInBackground, mongoIsUp } from "@pipeline/runtime/mongo";
 import { redisConnection, redisIsUp } from "@pipeline/runtime/redis";
-import { SocketStreamEmitter } from "@pipeline/runtime/socket-stream";
 import { initTracing, shutdownTracing } from "@pipeline/runtime/tracing";
 import { createStorage } from "@pipeline/storage";
 import { WebhookOwners, WebhookRepository } from "@pipeline/webhooks";
-import { Queue } from "bullmq";
 import { createIngestApp } from "./app.ts";
 import { ingestConfigSchema } from "./config.ts";
 import { IdempotentUploads } from "./idempotency.ts";
@@ -39,13 +36,13 @@ try {
   void createIndexesInBackground(logger, { assets: () => ensureAssetIndexes(assets), webhooks: () => webhookRepository.init() });
   const redis = redisConnection(config, "producer");
   redis.on("error", (error) => logger.warn({ err: error.message }, "redis error"));
-  const producer = new AiJobProducer(redis, config.QUEUE_PREFIX, config, storage.plainHttpBase);
+  const producer = new AiJobProducer(redis, config.QUEUE_PREFIX, aiJobSettings(config), storage.plainHttpBase);
   const repository = new AssetRepository(assets);
   const assetsService = new AssetsService(repository, storage, producer, logger);
-  const events = new ClientEventPublisher(redis, config.QUEUE_PREFIX);
+  const events = new ClientEvents(redis, config.QUEUE_PREFIX);
   const metrics = createMetrics("ingest");
   // The notifier delivers webhooks; ingest holds that queue for its backlog (/metrics) and the admin routes.
-  const webhookQueue = new Queue(WEBHOOK_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
+  const webhookQueue = openQueue(WEBHOOK_QUEUE, redis, config.QUEUE_PREFIX);
   // What operators see and control (/api/admin/queues and the dashboard at /admin/queues).
   const pipelineQueues = [producer.queue, events.queue, webhookQueue];
   queueMetrics(metrics, pipelineQueues);
@@ -53,7 +50,7 @@ try {
     repository,
     storage,
     producer,
-    markers: new SocketStreamEmitter(redis, { prefix: config.QUEUE_PREFIX, maxLen: 0 }),
+    markers: events.deletions,
     events,
     logger,
   });

@@ -1,11 +1,11 @@
 /** The producer side of `ai-processing`: validated job data, the specification's options, one job per asset run. */
 import { type AssetProgressState, assetProgressStateSchema } from "@pipeline/contracts/asset";
-import { AI_JOB_NAME, AI_QUEUE, aiJobOptions, type JobData, jobDataSchemaFor } from "@pipeline/contracts/jobs";
-import { aiJobSettings, type JobConfig } from "@pipeline/runtime/config";
+import { type JobData, jobDataSchemaFor } from "@pipeline/contracts/jobs";
+import { AI_JOB_NAME, AI_QUEUE, type AiJobSettings, aiJobOptions, openQueue } from "@pipeline/messaging";
 import { orUnavailable } from "@pipeline/runtime/http";
 import type { RedisClient } from "@pipeline/runtime/redis";
 import { jobTraceOptions } from "@pipeline/runtime/tracing";
-import { type Job, type JobType, Queue } from "bullmq";
+import type { Job, JobType, Queue } from "bullmq";
 
 export class AiJobProducer {
   readonly queue: Queue<JobData>;
@@ -14,17 +14,17 @@ export class AiJobProducer {
   constructor(
     connection: RedisClient,
     prefix: string,
-    private readonly config: JobConfig,
+    private readonly settings: AiJobSettings,
     plainHttpBase?: string,
   ) {
-    this.queue = new Queue<JobData>(AI_QUEUE, { connection, prefix });
+    this.queue = openQueue<JobData>(AI_QUEUE, connection, prefix);
     this.schema = jobDataSchemaFor(plainHttpBase);
   }
 
   /** Validates and enqueues; the job id makes a second enqueue for the same run a no-op. */
   async enqueue(data: JobData, jobId: string): Promise<void> {
     const valid = this.schema.parse(data);
-    await this.guard(() => this.queue.add(AI_JOB_NAME, valid, { ...aiJobOptions(aiJobSettings(this.config)), jobId, ...jobTraceOptions() }));
+    await this.guard(() => this.queue.add(AI_JOB_NAME, valid, { ...aiJobOptions(this.settings), jobId, ...jobTraceOptions() }));
   }
 
   /**

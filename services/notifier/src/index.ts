@@ -1,5 +1,6 @@
 /** Notifier: delivers client events to sockets (Socket.IO) and webhooks. Wiring only. */
 
+import { outcomeLock, SocketStreamWriter } from "@pipeline/messaging";
 import { loadConfig } from "@pipeline/runtime/config";
 import { healthRoutes } from "@pipeline/runtime/http";
 import { exitOnStartupError, handleShutdown } from "@pipeline/runtime/lifecycle";
@@ -7,7 +8,7 @@ import { createLogger } from "@pipeline/runtime/logger";
 import { createMetrics, metricsRoute } from "@pipeline/runtime/metrics";
 import { connectMongo, createIndexesInBackground, mongoIsUp } from "@pipeline/runtime/mongo";
 import { redisConnection, redisIsUp } from "@pipeline/runtime/redis";
-import { SocketStreamEmitter, socketStreamName } from "@pipeline/runtime/socket-stream";
+import { socketStreamName } from "@pipeline/runtime/socket-stream";
 import { initTracing, shutdownTracing } from "@pipeline/runtime/tracing";
 import { WebhookRepository } from "@pipeline/webhooks";
 import { Hono } from "hono";
@@ -58,12 +59,12 @@ try {
   const { io, engine } = sockets;
   connectedSocketsGauge(registry, io);
   const consumer = consumeOutcomes({
-    emitter: new SocketStreamEmitter(queueRedis, { prefix: config.QUEUE_PREFIX, maxLen: config.STREAM_MAX_LEN }),
+    stream: new SocketStreamWriter(queueRedis, { prefix: config.QUEUE_PREFIX, maxLen: config.STREAM_MAX_LEN }),
     onEmitted: webhooks.onEmitted,
     connection: queueRedis,
     prefix: config.QUEUE_PREFIX,
     concurrency: config.OUTCOME_CONCURRENCY,
-    lockMs: config.OUTCOME_LOCK_MS,
+    lock: outcomeLock(config.OUTCOME_LOCK_MS),
     logger,
     metrics,
   });
@@ -72,7 +73,7 @@ try {
   const { isShuttingDown } = handleShutdown(logger, config.SHUTDOWN_TIMEOUT_MS, [
     // Stop taking outcomes first (those in hand finish, the rest stay queued for another replica),
     // then close sockets (their sessions are kept in Redis so they resume on any replica).
-    { name: "outcomes", close: () => consumer.close() },
+    { name: "outcomes", close: () => consumer.close(config.SHUTDOWN_TIMEOUT_MS / 2) },
     // Deliveries still in flight after half the deadline are handed back to the queue.
     { name: "webhooks", close: () => webhooks.close(config.SHUTDOWN_TIMEOUT_MS / 2) },
     { name: "sockets", close: () => io.close() },
@@ -98,7 +99,7 @@ try {
   await sockets.start();
   const handler = engine.handler();
   server = Bun.serve({ ...handler, port: config.PORT, fetch: (request, bunServer) => app.fetch(request, bunServer) });
-  void consumer.run();
+  consumer.start();
   webhooks.start();
   logger.info({ port: server.port }, "notifier listening");
 } catch (error) {

@@ -8,6 +8,10 @@ export function notifierMetrics(registry: Registry) {
     /** Client events this replica took from BullMQ and broadcast (each counts on exactly one replica). */
     emitted: counter(registry, "client_events_emitted_total", "Client events broadcast by this replica, by event", ["event"]),
     dropped: counter(registry, "client_events_dropped_total", "Client events about a deleted asset, dropped by this replica, by event", ["event"]),
+    /** Final events taken again (a retry, or a take-over from a replica that died) and found already in the stream: not written twice. */
+    duplicates: counter(registry, "client_events_duplicates_total", "Client events found already written to the stream, not written again, by event", [
+      "event",
+    ]),
     /** Outcomes this replica took from BullMQ and broadcast (each outcome counts on exactly one replica). */
     processed: counter(registry, "asset_processed_emitted_total", "asset_processed events broadcast by this replica, by status", ["status"]),
     outcomeLag: histogram(

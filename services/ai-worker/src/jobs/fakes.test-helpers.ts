@@ -8,6 +8,7 @@ import { TRANSITIONS, type TransitionName } from "@pipeline/assets/state-machine
 import type { AssetProgressState, AssetStatus, Category, ExtractedMetadata, MetadataSource } from "@pipeline/contracts/asset";
 import { type ClientEventJob, clientEventJobSchema } from "@pipeline/contracts/events";
 import type { JobData } from "@pipeline/contracts/jobs";
+import { type ClientMessage, eventIdOf, type FinalMessage, type WriteResult } from "@pipeline/messaging";
 import { createLogger } from "@pipeline/runtime/logger";
 import type { ImageStorage, SaveOptions } from "@pipeline/storage";
 import type { Job } from "bullmq";
@@ -96,16 +97,17 @@ function allows(name: TransitionName, status: AssetStatus | null | undefined): b
   return (TRANSITIONS[name].from as readonly (AssetStatus | null | undefined)[]).includes(status);
 }
 
-/** Records each publish after checking it against the client-event map, as the real publisher does. */
+/** Records each final event with its id after checking it against the client-event map, as the real emitter does. */
 export class FakeEvents {
   readonly published: { job: ClientEventJob; jobId: string }[] = [];
   /** Errors the next publishes throw, one each (the outcome queue unreachable). */
   readonly failures: Error[] = [];
 
-  async publish(job: ClientEventJob, jobId: string): Promise<void> {
+  async emit(message: ClientMessage): Promise<undefined> {
     const failure = this.failures.shift();
     if (failure) throw failure;
-    this.published.push({ job: clientEventJobSchema.parse(job), jobId });
+    this.published.push({ job: clientEventJobSchema.parse(message), jobId: eventIdOf(message as FinalMessage) });
+    return undefined;
   }
 }
 
@@ -172,9 +174,9 @@ export function removerWaitingOnSignal(): FakeRemover {
 /** Progress reports as they would reach the sockets' stream. */
 export class FakeProgressStream {
   readonly emitted: ClientEventJob[] = [];
-  async emit(job: ClientEventJob): Promise<string> {
-    this.emitted.push(clientEventJobSchema.parse(job));
-    return `${this.emitted.length}-0`;
+  async emit(message: ClientMessage): Promise<WriteResult> {
+    this.emitted.push(clientEventJobSchema.parse(message));
+    return { status: "written", offset: `${this.emitted.length}-0` };
   }
 }
 
@@ -202,7 +204,6 @@ export function makeDeps(overrides: Partial<TestDeps> = {}): TestDeps {
     metrics: new WorkerMetrics(registry),
     logger: createLogger("ai-worker-test", "silent"),
     timeoutMs: 5_000,
-    shutdownSignal: new AbortController().signal,
     registry,
     ...overrides,
   };

@@ -271,10 +271,10 @@ describe("processAssetJob: failures", () => {
 
   test("at shutdown the job is handed back with moveToDelayed and DelayedError, even on its last attempt", async () => {
     const shutdown = new AbortController();
-    const deps = makeDeps({ shutdownSignal: shutdown.signal, remover: removerWaitingOnSignal() });
+    const deps = makeDeps({ remover: removerWaitingOnSignal() });
     const { assetId, job } = firstRun(deps, { attemptsMade: 2, attempts: 3 });
 
-    const running = processAssetJob(deps)(asBullJob(job), "lock-token");
+    const running = processAssetJob(deps)(asBullJob(job), { token: "lock-token", shutdown: shutdown.signal });
     while (deps.remover.calls.length === 0) await Bun.sleep(1);
     const before = Date.now();
     shutdown.abort(new Error("worker shutting down"));

@@ -8,12 +8,12 @@
 import type { AssetRepository } from "@pipeline/assets";
 import { describeZodError } from "@pipeline/contracts/errors";
 import { type JobData, jobDataSchemaFor } from "@pipeline/contracts/jobs";
-import type { ClientEventPublisher } from "@pipeline/runtime/client-events";
+import { type ClientEvents, handBack, type JobContext } from "@pipeline/messaging";
 import { PermanentError } from "@pipeline/runtime/errors";
 import type { Logger } from "@pipeline/runtime/logger";
 import { withSpan } from "@pipeline/runtime/tracing";
 import type { ImageStorage } from "@pipeline/storage";
-import { DelayedError, type Job, UnrecoverableError } from "bullmq";
+import { type Job, UnrecoverableError } from "bullmq";
 import { withAttemptSignal } from "../attempt.ts";
 import { failureReason, isPermanent, type Stage, unspentDelay } from "../failures.ts";
 import type { WorkerMetrics } from "../metrics.ts";
@@ -26,7 +26,7 @@ export interface ProcessAssetDeps {
   storage: ImageStorage;
   remover: BackgroundRemover;
   analyzer: MetadataAnalyzer;
-  events: Pick<ClientEventPublisher, "publish">;
+  events: Pick<ClientEvents, "emit">;
   /** Stage reports to the job and the owner's sockets. */
   progress: ProgressReporter;
   metrics: WorkerMetrics;
@@ -34,16 +34,19 @@ export interface ProcessAssetDeps {
   timeoutMs: number;
   /** The storage's own plain-HTTP base: the one non-HTTPS imageUrl allowed. */
   plainHttpBase?: string;
-  /** Fires when the worker shuts down: in-flight attempts are handed back, not counted as failures. */
-  shutdownSignal: AbortSignal;
 }
+
+/** A run outside a worker (unit tests): never shut down. */
+const UNMANAGED: JobContext = { token: undefined, shutdown: new AbortController().signal };
 
 export function processAssetJob(deps: ProcessAssetDeps) {
   const schema = jobDataSchemaFor(deps.plainHttpBase);
   /** One step of a run: timed for the stage histogram and traced as a span of the job's trace. */
   const step = <T>(name: string, run: () => Promise<T>) => withSpan(`stage ${name}`, () => deps.metrics.time(name, run));
 
-  return deps.metrics.timeRuns(async function processAsset(job: Job<JobData>, token?: string): Promise<{ status: string }> {
+  return deps.metrics.timeRuns(async function processAsset(job: Job<JobData>, context: JobContext = UNMANAGED): Promise<{ status: string }> {
+    // `shutdown` fires at the worker's grace deadline: in-flight attempts are handed back, not counted as failures.
+    const { token, shutdown } = context;
     const jobId = job.id as string;
     const attemptNumber = job.attemptsMade + 1;
     const log = deps.logger.child({ jobId, assetId: (job.data as Partial<JobData>)?.assetId, attempt: attemptNumber });
@@ -73,7 +76,7 @@ export function processAssetJob(deps: ProcessAssetDeps) {
 
       const run = deps.progress(job, { jobId, ...data.data }, log);
       progress = run;
-      const result = await withAttemptSignal(deps.timeoutMs, deps.shutdownSignal, async (signal) => {
+      const result = await withAttemptSignal(deps.timeoutMs, shutdown, async (signal) => {
         stage = "downloading";
         run.report("downloading");
         const original = await step("download", () => deps.storage.load(data.data.imageUrl, signal));
@@ -108,7 +111,7 @@ export function processAssetJob(deps: ProcessAssetDeps) {
       log.info({ status: final.status }, "job completed");
       return { status: final.status };
     } catch (error) {
-      if (deps.shutdownSignal.aborted && !isPermanent(error)) {
+      if (shutdown.aborted && !isPermanent(error)) {
         // Hand the job back without spending an attempt; another replica (or this one, restarted) takes it.
         log.info({ stage }, "worker shutting down; job handed back");
         return handBack(job, token, 0);
@@ -147,12 +150,6 @@ export function processAssetJob(deps: ProcessAssetDeps) {
 const PUBLISH_RETRY_MS = 1000;
 /** Unspent runs given to a publish that keeps failing (about a minute); then it fails like any attempt. */
 const MAX_PUBLISH_HAND_BACKS = 60;
-
-/** Puts the job back in the queue without spending an attempt. */
-async function handBack(job: Job, token: string | undefined, delayMs: number): Promise<never> {
-  await job.moveToDelayed(Date.now() + delayMs, token);
-  throw new DelayedError();
-}
 
 /**
  * Terminal failure: the Asset becomes `failed` with the reason and its owner

@@ -11,10 +11,9 @@
  */
 import type { AssetDoc, AssetRepository } from "@pipeline/assets";
 import { objectIdSchema } from "@pipeline/contracts/asset";
-import type { ClientEventPublisher } from "@pipeline/runtime/client-events";
+import type { ClientEvents, DeletionMarkers } from "@pipeline/messaging";
 import { HttpError, orUnavailable } from "@pipeline/runtime/http";
 import type { Logger } from "@pipeline/runtime/logger";
-import type { SocketStreamEmitter } from "@pipeline/runtime/socket-stream";
 import type { ImageStorage } from "@pipeline/storage";
 import type { AiJobProducer } from "../queue.ts";
 
@@ -22,13 +21,10 @@ export interface AssetRemovalDeps {
   repository: Pick<AssetRepository, "findOwned" | "deleteOwned">;
   storage: Pick<ImageStorage, "remove">;
   producer: Pick<AiJobProducer, "cancel">;
-  markers: Pick<SocketStreamEmitter, "markDeleted" | "unmarkDeleted" | "deletedBy">;
-  events: Pick<ClientEventPublisher, "publish">;
+  markers: Pick<DeletionMarkers, "mark" | "unmark" | "deletedBy">;
+  events: Pick<ClientEvents, "emit">;
   logger: Logger;
 }
-
-/** The outcome-queue id of an Asset's deletion event: one per Asset, however often it is published. */
-export const deletionEventIdFor = (assetId: string) => `deleted-${assetId}`;
 
 export class AssetRemoval {
   constructor(private readonly deps: AssetRemovalDeps) {}
@@ -39,13 +35,13 @@ export class AssetRemoval {
       if (!(await this.wasDeletedBy(assetId, userId))) throw new HttpError(404, "not_found", "asset not found");
       return this.announce(assetId, userId);
     }
-    await orUnavailable("redis", () => this.deps.markers.markDeleted(assetId, userId));
+    await orUnavailable("redis", () => this.deps.markers.mark(assetId, userId));
     let deleted: AssetDoc | null;
     try {
       deleted = await this.deps.repository.deleteOwned(assetId, userId);
     } catch (error) {
       // Still there: its events may flow again.
-      await this.deps.markers.unmarkDeleted(assetId).catch(() => undefined);
+      await this.deps.markers.unmark(assetId).catch(() => undefined);
       throw error;
     }
     const log = this.deps.logger.child({ assetId, userId });
@@ -71,6 +67,7 @@ export class AssetRemoval {
 
   private announce(assetId: string, userId: string): Promise<void> {
     const payload = { assetId, timestamp: new Date().toISOString() };
-    return orUnavailable("redis", () => this.deps.events.publish({ userId, event: "asset_deleted", payload }, deletionEventIdFor(assetId)));
+    // One event per Asset (its id is the Asset's), however often its owner repeats the DELETE.
+    return orUnavailable("redis", async () => void (await this.deps.events.emit({ userId, event: "asset_deleted", payload })));
   }
 }

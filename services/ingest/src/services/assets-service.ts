@@ -1,7 +1,7 @@
 /** What ingest does for a user: take an upload, read and list their Assets, retry a failed one, archive one; never leave an Asset stranded. */
 import { type AssetDoc, type AssetRepository, canTransition, positionOf, toAssetResponse } from "@pipeline/assets";
 import type { Accepted, AssetPage, AssetPatch, AssetResponse, AssetStatus, Category } from "@pipeline/contracts/asset";
-import { aiJobIdFor } from "@pipeline/contracts/jobs";
+import { runIdFor } from "@pipeline/messaging";
 import { HttpError } from "@pipeline/runtime/http";
 import type { Logger } from "@pipeline/runtime/logger";
 import type { ImageStorage } from "@pipeline/storage";
@@ -42,7 +42,7 @@ export class AssetsService {
     const { url: originalUrl } = await this.storage.save(input.image, { kind: "original", contentType: input.contentType });
     const id = new Types.ObjectId();
     const assetId = id.toHexString();
-    const jobId = aiJobIdFor(assetId);
+    const jobId = runIdFor(assetId);
     await this.repository.createProcessing({ id, userId: input.userId, category: input.category, originalUrl, jobId });
     await this.enqueueOrMarkFailed({ assetId, userId: input.userId, category: input.category, imageUrl: originalUrl, jobId });
     return { assetId, jobId, status: "processing" };
@@ -94,7 +94,7 @@ export class AssetsService {
     if (!canTransition("retry", current.status)) throw new HttpError(409, "conflict", `only a failed asset can be retried; this one is ${current.status}`);
     const imageUrl = current.images?.original?.url;
     if (!imageUrl) throw new HttpError(409, "conflict", "asset has no original image to process");
-    const jobId = aiJobIdFor(assetId, current.processingJobId);
+    const jobId = runIdFor(assetId, current.processingJobId);
     const reopened = await this.repository.reopenFailed(assetId, userId, jobId);
     // Another request retried it between our read and our write.
     if (!reopened) throw new HttpError(409, "conflict", "asset is no longer failed");

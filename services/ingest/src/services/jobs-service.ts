@@ -15,7 +15,8 @@ import {
   queueCountsSchema,
   type RetriedFailed,
 } from "@pipeline/contracts/admin";
-import { AI_QUEUE, jobDataSchema } from "@pipeline/contracts/jobs";
+import { jobDataSchema } from "@pipeline/contracts/jobs";
+import { AI_QUEUE } from "@pipeline/messaging";
 import { DependencyError, HttpError } from "@pipeline/runtime/http";
 import type { Job, JobType, Queue } from "bullmq";
 import type { AiJobProducer } from "../queue.ts";

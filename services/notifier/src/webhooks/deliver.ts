@@ -8,13 +8,12 @@
  */
 import { objectIdSchema } from "@pipeline/contracts/asset";
 import { describeZodError } from "@pipeline/contracts/errors";
+import { handBack, type JobContext } from "@pipeline/messaging";
 import type { Logger } from "@pipeline/runtime/logger";
 import { type AttemptResult, sendAttempt, type TargetPolicy, type WebhookDoc, type WebhookRepository } from "@pipeline/webhooks";
-import { DelayedError, type Job, UnrecoverableError } from "bullmq";
+import { type Job, UnrecoverableError } from "bullmq";
 import { z } from "zod";
 import type { NotifierMetrics } from "../metrics.ts";
-
-export const DELIVER_JOB = "deliver";
 
 export const deliveryJobSchema = z.object({
   /** `msg_…`: the delivery record's id, the `webhook-id` header, and the job id. */
@@ -25,21 +24,6 @@ export const deliveryJobSchema = z.object({
 });
 export type DeliveryJob = z.infer<typeof deliveryJobSchema>;
 
-export interface DeliverySettings {
-  attempts: number;
-  backoffMs: number;
-}
-
-/** Retries with exponential backoff: the defaults (14 tries, 10 s) span 10 s x (2^13 - 1) ≈ 22.7 h. */
-export function deliveryJobOptions(settings: DeliverySettings) {
-  return {
-    attempts: settings.attempts,
-    backoff: { type: "exponential" as const, delay: settings.backoffMs },
-    removeOnComplete: { age: 86_400 },
-    removeOnFail: { age: 604_800 },
-  };
-}
-
 export interface DeliverDeps {
   repository: Pick<WebhookRepository, "findById" | "recordAttempt" | "failDelivery" | "markFailing" | "clearFailing" | "disable">;
   policy: TargetPolicy;
@@ -47,12 +31,11 @@ export interface DeliverDeps {
   disableAfterMs: number;
   metrics: Pick<NotifierMetrics, "webhookDeliveries">;
   logger: Logger;
-  /** Fires when the notifier shuts down: an attempt in flight is handed back without counting. */
-  shutdownSignal: AbortSignal;
 }
 
 export function deliverJob(deps: DeliverDeps) {
-  return async function deliver(job: Job, token?: string): Promise<{ statusCode: number | null }> {
+  // `shutdown` fires at the worker's grace deadline: an attempt in flight is handed back without counting.
+  return async function deliver(job: Job, { token, shutdown }: JobContext): Promise<{ statusCode: number | null }> {
     const parsed = deliveryJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid delivery job: ${describeZodError(parsed.error)}`);
     const { deliveryId, webhookId, body } = parsed.data;
@@ -73,12 +56,11 @@ export function deliverJob(deps: DeliverDeps) {
     try {
       result = await sendAttempt(
         { url: webhook.url, deliveryId, body, secret: webhook.secret },
-        { policy: deps.policy, timeoutMs: deps.timeoutMs, signal: deps.shutdownSignal },
+        { policy: deps.policy, timeoutMs: deps.timeoutMs, signal: shutdown },
       );
     } catch (error) {
-      if (!deps.shutdownSignal.aborted || !token) throw error;
-      await job.moveToDelayed(Date.now(), token);
-      throw new DelayedError("handed back at shutdown");
+      if (!shutdown.aborted || !token) throw error;
+      return handBack(job, token);
     }
     const record = { at: result.at, statusCode: result.statusCode, error: result.error, durationMs: result.durationMs };
 

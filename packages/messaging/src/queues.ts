@@ -1,0 +1,82 @@
+/**
+ * Every queue of the pipeline in one table: its name, its job names, the
+ * options its jobs are added with and the lock its workers hold. Producers
+ * and workers take these from here; nothing else knows a queue's options.
+ */
+import type { PipelineQueue } from "@pipeline/contracts/admin";
+import type { RedisClient } from "@pipeline/runtime/redis";
+import { Queue } from "bullmq";
+import type { AiJobSettings } from "./config.ts";
+
+/** The queue of AI jobs (the specification's name). */
+export const AI_QUEUE = "ai-processing" satisfies PipelineQueue;
+/** Final client events (outcomes, deletions) on their way to the sockets' stream; each is taken by one notifier. */
+export const OUTCOME_QUEUE = "asset-outcomes" satisfies PipelineQueue;
+/** Webhook fan-outs and deliveries (the notifier produces and consumes them). */
+export const WEBHOOK_QUEUE = "webhook-deliveries" satisfies PipelineQueue;
+
+export const AI_JOB_NAME = "analyze-asset";
+export const FAN_OUT_JOB = "fan-out";
+export const DELIVER_JOB = "deliver";
+
+/** BullMQ options of an AI job: the specification's, from configuration (the timeout is the worker's: BullMQ has none). */
+export function aiJobOptions(settings: Omit<AiJobSettings, "timeoutMs">) {
+  return {
+    attempts: settings.attempts,
+    backoff: { type: "exponential" as const, delay: settings.backoffMs },
+    removeOnComplete: { age: settings.removeOnCompleteS },
+    removeOnFail: { age: settings.removeOnFailS },
+  };
+}
+
+/** Outcomes are retried for a while (no notifier may be up) and kept an hour, so a repeated publish is dropped by BullMQ too. */
+export const OUTCOME_JOB_OPTIONS = {
+  attempts: 10,
+  backoff: { type: "exponential" as const, delay: 500 },
+  removeOnComplete: { age: 3600 },
+  removeOnFail: { age: 604_800 },
+};
+
+/** Fan-outs retry for a while (MongoDB may be down) and are kept a day, so a repeated event makes no second fan-out. */
+export const FAN_OUT_JOB_OPTIONS = {
+  attempts: 10,
+  backoff: { type: "exponential" as const, delay: 1000 },
+  removeOnComplete: { age: 86_400 },
+  removeOnFail: { age: 604_800 },
+};
+
+export interface DeliverySettings {
+  attempts: number;
+  backoffMs: number;
+}
+
+/** Webhook deliveries retry with exponential backoff: the defaults (14 tries, 10 s) span 10 s x (2^13 - 1) ≈ 22.7 h. */
+export function deliveryJobOptions(settings: DeliverySettings) {
+  return {
+    attempts: settings.attempts,
+    backoff: { type: "exponential" as const, delay: settings.backoffMs },
+    removeOnComplete: { age: 86_400 },
+    removeOnFail: { age: 604_800 },
+  };
+}
+
+/** A worker's lock: how long it lasts unrenewed, how often stalled jobs are looked for, and how often a job may stall. */
+export interface LockSettings {
+  durationMs: number;
+  stalledIntervalMs?: number;
+  maxStalledCount?: number;
+}
+
+/**
+ * An outcome takes milliseconds: a short lock lets a dead replica's outcomes be taken over within
+ * seconds, and an outcome is never failed for stalling (writing it is idempotent, so a retry is safe).
+ */
+export const outcomeLock = (lockMs: number): LockSettings => ({ durationMs: lockMs, stalledIntervalMs: lockMs, maxStalledCount: 1000 });
+
+/** A webhook attempt lasts at most its timeout (plus DNS and bookkeeping): the lock is kept well past it. */
+export const webhookLock = (attemptTimeoutMs: number): LockSettings => ({ durationMs: attemptTimeoutMs + 30_000 });
+
+/** A handle on one of the pipeline's queues (producers, the admin routes, metrics). */
+export function openQueue<D = unknown>(name: PipelineQueue, connection: RedisClient, prefix: string): Queue<D> {
+  return new Queue<D>(name, { connection, prefix });
+}
