@@ -5,8 +5,8 @@
  * - no Asset is `processing` and no job is `active`;
  * - every socket of each owner knows the final state of each of that owner's
  *   accepted uploads (live, or by its catch-up after a reconnect), with the
- *   status the API gives; duplicates are counted and reported, not failed
- *   (an outcome redelivered after a notifier crash);
+ *   status the API gives, and no socket receives one Asset's final event twice
+ *   (an outcome taken over after a notifier crash is written once, by its id);
  * and measure each fault's recovery.
  */
 
@@ -293,6 +293,7 @@ export async function checkOutcome(
       detail: events.missing ? `${events.missing} missing, e.g. ${missingExamples.join(", ")}` : `${events.live + events.caughtUp} known`,
     },
     { name: "what sockets know matches the API", ok: events.mismatched === 0, detail: `${events.mismatched} mismatched` },
+    { name: "no final event twice on a socket", ok: events.duplicates === 0, detail: `${events.duplicates} duplicates` },
     { name: "pipeline quiet within the bound", ok: context.quiescence.reached, detail: `${(context.quiescence.ms / 1000).toFixed(1)} s` },
   ];
   return {

@@ -64,7 +64,7 @@ export function chaosTable(report: ChaosReport): string {
     [`final events on the ${report.sockets} sockets: live / caught up`, `${events.live} / ${events.caughtUp}`, ""],
     ["  missing", String(events.missing), check("every socket knows every outcome of its owner")],
     ["  status different from the API's", String(events.mismatched), check("what sockets know matches the API")],
-    ["  duplicates (one asset's event twice on one socket)", String(events.duplicates), "reported"],
+    ["  duplicates (one asset's event twice on one socket)", String(events.duplicates), check("no final event twice on a socket")],
     ["  `asset_progress` after that asset's final event", String(events.progressAfterFinal), "reported"],
     [
       "socket reconnects: resumed / caught up (catch-ups retried)",

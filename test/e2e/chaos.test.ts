@@ -3,7 +3,8 @@
  * 5/s while a fixed seed's schedule SIGKILLs ai-workers, notifiers and ingest
  * (each restarted), restarts Redis and drops every socket at the proxies.
  * Afterwards every accepted upload is final, nothing is stuck, and every
- * socket of each owner knows each outcome (live or caught up); the table of
+ * socket of each owner knows each outcome (live or caught up) and receives
+ * none twice; the table of
  * faults against outcomes is printed.
  */
 import { expect, test } from "bun:test";
