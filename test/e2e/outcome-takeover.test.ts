@@ -75,7 +75,7 @@ test("an outcome written by a notifier that died before completing its job reach
   // The take-over found the event written and said so; and the fan-out the dead notifier never queued happened, once.
   const metrics = await (await fetch(`${notifier.url}/metrics`)).text();
   expect(metrics).toMatch(/client_events_duplicates_total\{event="asset_processed"[^}]*\} 1\n/);
-  const webhooks = stack.onStop(openQueue(WEBHOOK_QUEUE, redis, stack.id));
+  const webhooks = stack.onStop(openQueue<{ payload: { data: { assetId: string } } }>(WEBHOOK_QUEUE, redis, stack.id));
   expect((await webhooks.getJob(fanOutJobIdFor(taken!.data.eventId)))?.name).toBe(FAN_OUT_JOB);
   const fanOuts = (await webhooks.getJobs(["completed", "waiting", "active", "delayed", "failed"])).filter((j) => j.name === FAN_OUT_JOB);
   expect(fanOuts.map((j) => j.data.payload.data.assetId).sort()).toEqual([payload.assetId, later.assetId].sort());
