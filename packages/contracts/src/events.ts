@@ -64,7 +64,7 @@ export type ClientToServerEvents = Record<string, never>;
 /** The room of a user's sockets. */
 export const roomOf = (userId: string) => `user:${userId}`;
 
-/** One client event on its way to a user's room through the outcome queue. */
+/** One client event for a user's room (@pipeline/messaging sends it, with its ids). */
 export type ClientEventJob = { [E in ClientEventName]: { userId: string; event: E; payload: ClientEventPayload<E> } }[ClientEventName];
 
 /** Checks a queued client event: a known event name, a user id, and the payload that event's schema allows. */
