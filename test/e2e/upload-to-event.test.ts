@@ -141,7 +141,9 @@ describe("upload to socket event", () => {
     expect(doc!.status).toBe("active");
     expect(typeof doc!.images.original.url).toBe("string");
     expect(typeof doc!.images.processed.url).toBe("string");
-    expect(Object.keys(doc!.aiMetadata).sort()).toEqual(["brand", "colorway", "model", "processedAt"]);
+    // The specification's four, and where they came from (analyzer, model, calibrated or not).
+    expect(Object.keys(doc!.aiMetadata).sort()).toEqual(["brand", "colorway", "model", "processedAt", "source"]);
+    expect(doc!.aiMetadata.source).toEqual({ analyzer: "local", calibrated: true });
     for (const key of ["brand", "model", "colorway"]) {
       const detection = doc!.aiMetadata[key];
       expect(Object.keys(detection).sort()).toEqual(["confidence", "value"]);
