@@ -40,8 +40,13 @@ export interface RecordedRequest {
   path: string;
   /** null until answered, and for good when the client closed first. */
   status: number | null;
+  /** The Host header the request came with (custom delivery domains are told apart by it). */
+  host: string;
   /** An upload's or destroy's form fields, file excluded. */
   fields?: Record<string, string>;
+  /** Bytes of the request body (the multipart form of an upload) and of the answer's body. */
+  bytesIn: number;
+  bytesOut: number;
   /** Settles when the request ends: true when the client closed the connection before an answer. */
   clientClosed: Promise<boolean>;
 }
@@ -91,13 +96,16 @@ export function startCloudinaryStandIn(options: CloudinaryStandInOptions = {}): 
     async fetch(request) {
       const path = new URL(request.url).pathname;
       const closed = Promise.withResolvers<boolean>();
-      const record: RecordedRequest = { method: request.method, path, status: null, clientClosed: closed.promise };
+      const body = request.method === "POST" ? new Uint8Array(await request.arrayBuffer()) : new Uint8Array();
+      const host = request.headers.get("host") ?? "";
+      const record: RecordedRequest = { method: request.method, path, host, status: null, clientClosed: closed.promise, bytesIn: body.byteLength, bytesOut: 0 };
       requests.push(record);
       const route = routeOf(request.method, path);
-      const response = route ? await serve(route, request, path, record) : cloudinaryError(404, "Not found");
+      const response = route ? await serve(route, request, body, path, record) : cloudinaryError(404, "Not found");
       closed.resolve(response === null);
       if (!response) return new Response(null); // nobody is listening any more
       record.status = response.status;
+      record.bytesOut = (await response.clone().arrayBuffer()).byteLength;
       return response;
     },
   });
@@ -111,12 +119,12 @@ export function startCloudinaryStandIn(options: CloudinaryStandInOptions = {}): 
   }
 
   /** The answer, or null when a stalled request was closed by the client. */
-  async function serve(route: Route, request: Request, path: string, record: RecordedRequest): Promise<Response | null> {
+  async function serve(route: Route, request: Request, body: Uint8Array, path: string, record: RecordedRequest): Promise<Response | null> {
     const fault = faults[route].shift();
     if (fault && "stall" in fault) return stall(request.signal);
     if (fault) return route === "delivery" ? deliveryError(fault.status, "Injected failure") : cloudinaryError(fault.status, "Injected failure");
     if (route === "delivery") return deliver(path.slice(deliveryPrefix.length));
-    const form = await request.formData();
+    const form = await new Response(body, { headers: { "content-type": request.headers.get("content-type") ?? "" } }).formData();
     const fields: Record<string, string> = {};
     for (const [key, value] of form) if (typeof value === "string") fields[key] = value;
     record.fields = fields;
