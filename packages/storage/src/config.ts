@@ -6,12 +6,12 @@ export const storageConfigSchema = z.object({
   /** Local storage's folder, shared by ingest, ai-worker and gateway. */
   STORAGE_DIR: z.string().min(1).optional(),
   PUBLIC_URL: z.url().default("http://127.0.0.1:3000"),
-  /** cloudinary://<api_key>:<api_secret>@<cloud_name> */
+  /** cloudinary://<api_key>:<api_secret>@<cloud_name>[?upload_prefix=…&secure_distribution=…&private_cdn=…&cname=…&secure=…&signature_algorithm=…] */
   CLOUDINARY_URL: z
     .string()
     .regex(/^cloudinary:\/\/[^:]+:[^@]+@.+$/, "must be cloudinary://<key>:<secret>@<cloud>")
     .optional(),
-  /** Cloudinary API base (the SDK's upload_prefix); set only to reach a stand-in server. */
+  /** Cloudinary API base (the SDK's upload_prefix); wins over CLOUDINARY_URL's upload_prefix. */
   CLOUDINARY_UPLOAD_PREFIX: z.url().optional(),
 });
 export type StorageConfig = z.infer<typeof storageConfigSchema>;

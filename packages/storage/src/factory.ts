@@ -1,5 +1,6 @@
 /** Picks the storage backend from configuration (`STORAGE`). */
-import { CloudinaryStorage, cloudinaryOptionsFromConfig } from "./cloudinary.ts";
+import { CloudinaryStorage } from "./cloudinary.ts";
+import { cloudinaryOptionsFromConfig } from "./cloudinary-config.ts";
 import type { StorageConfig } from "./config.ts";
 import { LocalStorage } from "./local.ts";
 import type { ImageStorage } from "./types.ts";

@@ -1,12 +1,22 @@
+export { type CloudinaryOptions, CloudinaryStorage, type DeliveryPath } from "./cloudinary.ts";
 export {
+  type CloudinaryAccount,
   type CloudinaryCredentials,
-  type CloudinaryOptions,
-  CloudinaryStorage,
+  type CloudinaryDelivery,
   cloudinaryOptionsFromConfig,
-  DEFAULT_DELIVERY_URL,
+  deliveryPrefix,
   parseCloudinaryUrl,
   type SignatureAlgorithm,
-} from "./cloudinary.ts";
+} from "./cloudinary-config.ts";
+export {
+  CloudinaryRateLimitError,
+  cloudinaryFailure,
+  DEFAULT_RATE_LIMIT_POLICY,
+  deliveryFailure,
+  type RateLimitPolicy,
+  retryAfterMs,
+  withRateLimitRetry,
+} from "./cloudinary-errors.ts";
 export { type StorageConfig, storageConfigSchema } from "./config.ts";
 export { createStorage } from "./factory.ts";
 export { LocalStorage, MEDIA_NAME, mediaBaseUrl } from "./local.ts";

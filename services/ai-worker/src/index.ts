@@ -25,7 +25,7 @@ try {
   await initTracing("ai-worker");
   logger.level = config.LOG_LEVEL;
   const storage = createStorage(config);
-  const remover = createBackgroundRemover(config);
+  const remover = createBackgroundRemover(config, storage);
   const analyzer = createAnalyzer(config);
   const mongo = await connectMongo(config.MONGO_URL, logger);
   const redis = redisConnection(config, "worker");

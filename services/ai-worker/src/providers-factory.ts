@@ -1,5 +1,6 @@
 /** Picks each stage's provider from configuration (BACKGROUND_REMOVAL, ANALYZER). */
 import { ConfigError } from "@pipeline/runtime/config";
+import { CloudinaryStorage, type ImageStorage } from "@pipeline/storage";
 import { CalibrationFileError, loadCalibrationMap } from "./analyzer/calibration.ts";
 import { loadCatalogue } from "./analyzer/local/catalogue.ts";
 import { CatalogueFileError } from "./analyzer/local/catalogue-file.ts";
@@ -10,14 +11,14 @@ import { LocalBackgroundRemover } from "./background/local/index.ts";
 import type { WorkerConfig } from "./config.ts";
 import type { BackgroundRemover, MetadataAnalyzer } from "./providers.ts";
 
-export function createBackgroundRemover(config: WorkerConfig): BackgroundRemover {
+export function createBackgroundRemover(config: WorkerConfig, storage: ImageStorage): BackgroundRemover {
   switch (config.BACKGROUND_REMOVAL) {
     case "local":
       return new LocalBackgroundRemover();
     case "cloudinary":
       // The add-on transforms the original where Cloudinary stores it.
-      if (config.STORAGE !== "cloudinary") throw new ConfigError("invalid configuration: BACKGROUND_REMOVAL: cloudinary needs STORAGE=cloudinary");
-      return new CloudinaryBackgroundRemover();
+      if (!(storage instanceof CloudinaryStorage)) throw new ConfigError("invalid configuration: BACKGROUND_REMOVAL: cloudinary needs STORAGE=cloudinary");
+      return new CloudinaryBackgroundRemover(storage);
   }
 }
 

@@ -18,6 +18,12 @@ export interface BackgroundRemover {
    * guess); undefined when it cannot say (hosted removers, bytes it did not make).
    */
   confidenceOf?(cutout: Uint8Array): number | undefined;
+  /**
+   * Where the storage already delivers a cut-out this remover returned (a
+   * hosted remover's derived image), so it need not be stored again;
+   * undefined when it must be saved.
+   */
+  storedUrlOf?(cutout: Uint8Array): string | undefined;
 }
 
 export interface AnalysisInput {

@@ -92,7 +92,10 @@ export function processAssetJob(deps: ProcessAssetDeps) {
         );
         stage = "storing";
         run.report("storing");
-        const { url: processedUrl } = await step("store", () => deps.storage.save(cutout, { kind: "processed", contentType: "image/png", signal }));
+        // A hosted remover's cut-out is already delivered by the storage: no second upload.
+        const processedUrl =
+          deps.remover.storedUrlOf?.(cutout) ??
+          (await step("store", () => deps.storage.save(cutout, { kind: "processed", contentType: "image/png", signal }))).url;
         return { processedUrl, metadata, source: deps.analyzer.source };
       });
 
