@@ -7,14 +7,21 @@
  * - `POST /v1_1/<cloud>/image/destroy`: the SDK's signed destroy, checked the
  *   same way; it forgets the asset (its deliveries turn 404) and answers
  *   `{"result": "ok"}`, or `{"result": "not found"}` for an unknown public_id.
- * - `GET /<cloud>/image/upload/[<transformations>/][v<version>/]<public_id>.<ext>`:
+ * - `GET /<cloud>/image/upload/[s--<signature>--/][<transformations>/][v<version>/]<public_id>.<ext>`:
  *   delivery, with `e_background_removal` answering 423 for the first
  *   `backgroundRemovalPending` requests of each asset, as the add-on does
- *   while it works, then a PNG with alpha.
- * Delivery URLs point back at the stand-in, over plain HTTP (its `secure_url`
- * is not https: there is no TLS here).
+ *   while it works, then a PNG with alpha. A URL signature, when present, is
+ *   checked (a wrong one is 401); in `strict` mode (Strict Transformations) a
+ *   transformation that is neither signed nor already generated is 401, with
+ *   the reason in X-Cld-Error, as Cloudinary answers.
+ * - `region`: the API is served only under `/api-<region>` (the stand-in's
+ *   form of a regional upload_prefix such as https://api-eu.cloudinary.com).
+ * - `deliveryHost`: a private CDN / custom domain. Requests whose Host header
+ *   names it are deliveries at `/image/upload/...`, without the cloud name;
+ *   `secure_url`s point there. Any `*.localhost` name reaches the loopback.
+ * Delivery is over plain HTTP (there is no TLS here).
  */
-import { createHash } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import sharp from "sharp";
 
 export interface CloudinaryStandInOptions {
@@ -24,6 +31,12 @@ export interface CloudinaryStandInOptions {
   signatureAlgorithm?: "sha1" | "sha256";
   /** 423 answers per asset before its background removal is ready. */
   backgroundRemovalPending?: number;
+  /** Strict Transformations: only signed or already generated transformations are delivered. */
+  strict?: boolean;
+  /** Serve the API under `/api-<region>` only, as a regional upload_prefix. */
+  region?: string;
+  /** A custom delivery host name (e.g. images.collector.localhost), told apart by the Host header. */
+  deliveryHost?: string;
 }
 
 export interface StoredAsset {
@@ -52,12 +65,16 @@ export interface RecordedRequest {
 }
 
 /** What the next request of a route gets instead of normal service. */
-export type Fault = { status: number } | { stall: true };
+export type Fault = { status: number; retryAfter?: string } | { stall: true };
 export type Route = "upload" | "destroy" | "delivery";
 
 export interface CloudinaryStandIn {
-  /** Origin of the API and of the delivery URLs, e.g. http://127.0.0.1:43121. */
+  /** Origin of the stand-in, e.g. http://127.0.0.1:43121: the shared delivery host. */
   url: string;
+  /** The SDK's upload_prefix for it: `url`, or `url/api-<region>`. */
+  apiUrl: string;
+  /** `host:port` of the custom delivery host, when one is set. */
+  deliveryHost?: string;
   cloudName: string;
   apiKey: string;
   apiSecret: string;
@@ -86,9 +103,13 @@ export function startCloudinaryStandIn(options: CloudinaryStandInOptions = {}): 
   const assets = new Map<string, StoredAsset>();
   const faults: Record<Route, Fault[]> = { upload: [], destroy: [], delivery: [] };
   const removalRequests = new Map<string, number>();
-  const uploadPath = `/v1_1/${cloudName}/image/upload`;
-  const destroyPath = `/v1_1/${cloudName}/image/destroy`;
-  const deliveryPrefix = `/${cloudName}/image/upload/`;
+  const apiPath = options.region ? `/api-${options.region}` : "";
+  const uploadPath = `${apiPath}/v1_1/${cloudName}/image/upload`;
+  const destroyPath = `${apiPath}/v1_1/${cloudName}/image/destroy`;
+  const sharedPrefix = `/${cloudName}/image/upload/`;
+  const privatePrefix = "/image/upload/";
+  /** Derived images generated so far (`<transformation>/<public_id>.<ext>`): strict mode delivers them unsigned. */
+  const generated = new Set<string>();
 
   const server = Bun.serve({
     hostname: "127.0.0.1",
@@ -96,12 +117,12 @@ export function startCloudinaryStandIn(options: CloudinaryStandInOptions = {}): 
     async fetch(request) {
       const path = new URL(request.url).pathname;
       const closed = Promise.withResolvers<boolean>();
-      const body = request.method === "POST" ? new Uint8Array(await request.arrayBuffer()) : new Uint8Array();
+      const body = new Uint8Array(request.method === "POST" ? await request.arrayBuffer() : new ArrayBuffer(0));
       const host = request.headers.get("host") ?? "";
       const record: RecordedRequest = { method: request.method, path, host, status: null, clientClosed: closed.promise, bytesIn: body.byteLength, bytesOut: 0 };
       requests.push(record);
-      const route = routeOf(request.method, path);
-      const response = route ? await serve(route, request, body, path, record) : cloudinaryError(404, "Not found");
+      const route = routeOf(request.method, host, path);
+      const response = route ? await serve(route, request, body, record) : cloudinaryError(404, "Not found");
       closed.resolve(response === null);
       if (!response) return new Response(null); // nobody is listening any more
       record.status = response.status;
@@ -110,20 +131,30 @@ export function startCloudinaryStandIn(options: CloudinaryStandInOptions = {}): 
     },
   });
   const url = `http://127.0.0.1:${server.port}`;
+  const deliveryHost = options.deliveryHost ? `${options.deliveryHost}:${server.port}` : undefined;
 
-  function routeOf(method: string, path: string): Route | null {
+  function routeOf(method: string, host: string, path: string): Route | null {
     if (method === "POST" && path === uploadPath) return "upload";
     if (method === "POST" && path === destroyPath) return "destroy";
-    if (method === "GET" && path.startsWith(deliveryPrefix)) return "delivery";
+    if (method === "GET" && deliveryPathOf(host, path) !== null) return "delivery";
     return null;
   }
 
+  /** What follows `image/upload/` on this host: with the cloud name on the shared host, without it on the custom one. */
+  function deliveryPathOf(host: string, path: string): string | null {
+    const prefix = host === deliveryHost ? privatePrefix : sharedPrefix;
+    return path.startsWith(prefix) ? path.slice(prefix.length) : null;
+  }
+
   /** The answer, or null when a stalled request was closed by the client. */
-  async function serve(route: Route, request: Request, body: Uint8Array, path: string, record: RecordedRequest): Promise<Response | null> {
+  async function serve(route: Route, request: Request, body: Uint8Array<ArrayBuffer>, record: RecordedRequest): Promise<Response | null> {
     const fault = faults[route].shift();
     if (fault && "stall" in fault) return stall(request.signal);
-    if (fault) return route === "delivery" ? deliveryError(fault.status, "Injected failure") : cloudinaryError(fault.status, "Injected failure");
-    if (route === "delivery") return deliver(path.slice(deliveryPrefix.length));
+    if (fault) {
+      const headers = fault.retryAfter ? { "retry-after": fault.retryAfter } : undefined;
+      return route === "delivery" ? deliveryError(fault.status, "Injected failure", headers) : cloudinaryError(fault.status, "Injected failure", headers);
+    }
+    if (route === "delivery") return deliver(deliveryPathOf(record.host, record.path)!);
     const form = await new Response(body, { headers: { "content-type": request.headers.get("content-type") ?? "" } }).formData();
     const fields: Record<string, string> = {};
     for (const [key, value] of form) if (typeof value === "string") fields[key] = value;
@@ -140,9 +171,11 @@ export function startCloudinaryStandIn(options: CloudinaryStandInOptions = {}): 
     const expected = createHash(algorithm)
       .update(toSign + apiSecret)
       .digest("hex");
-    if (fields.signature !== expected) {
+    if (!fields.signature) return cloudinaryError(400, "Missing required parameter - signature");
+    if (!sameText(fields.signature, expected)) {
       return cloudinaryError(401, `Invalid Signature ${fields.signature ?? ""}. String to sign - '${toSign}'.`);
     }
+    if (!fields.timestamp) return cloudinaryError(400, "Missing required parameter - timestamp");
     const timestamp = Number(fields.timestamp);
     if (!(Math.abs(Date.now() / 1000 - timestamp) < STALE_AFTER_SECONDS)) {
       return cloudinaryError(400, `Stale request - reported time is ${fields.timestamp}, which is out of range`);
@@ -181,7 +214,9 @@ export function startCloudinaryStandIn(options: CloudinaryStandInOptions = {}): 
   }
 
   function uploadResult(asset: StoredAsset, fields: Record<string, string>) {
-    const deliveryUrl = `${url}${deliveryPrefix}v${asset.version}/${asset.publicId}.${asset.format}`;
+    // As on a private CDN or custom domain account, secure_url names the account's own delivery host.
+    const base = deliveryHost ? `http://${deliveryHost}${privatePrefix}` : `${url}${sharedPrefix}`;
+    const deliveryUrl = `${base}v${asset.version}/${asset.publicId}.${asset.format}`;
     return {
       asset_id: crypto.randomUUID().replaceAll("-", ""),
       public_id: asset.publicId,
@@ -210,6 +245,8 @@ export function startCloudinaryStandIn(options: CloudinaryStandInOptions = {}): 
   async function deliver(rest: string): Promise<Response> {
     const parsed = parseDeliveryPath(rest);
     if (!parsed) return deliveryError(400, `Invalid delivery URL ${rest}`);
+    const refused = checkUrlSignature(parsed);
+    if (refused) return refused;
     const asset = assets.get(parsed.publicId);
     // Like Cloudinary, the version only busts caches: any (or none) finds the asset.
     if (!asset) return deliveryError(404, `Resource not found - ${parsed.publicId}`);
@@ -227,11 +264,36 @@ export function startCloudinaryStandIn(options: CloudinaryStandInOptions = {}): 
     const format = FORMATS[extension];
     if (!format) return deliveryError(400, `Unsupported format ${extension}`);
     const converted = new Uint8Array(await sharp(bytes).toFormat(format).toBuffer());
+    if (parsed.transformations.length) generated.add(parsed.signedPart);
     return new Response(converted, { headers: { "content-type": `image/${format}` } });
+  }
+
+  /**
+   * A URL signature (`s--<8 or 32 chars>--`) must be the first 8 (or, SHA-256
+   * "long" signatures, 32) characters of the URL-safe base64 of the hash of
+   * `<transformations>/<public_id>.<ext>` + api_secret, as the SDK's url()
+   * computes it. In strict mode an unsigned transformation is delivered only
+   * once it has been generated. Null when the URL may be delivered.
+   */
+  function checkUrlSignature(parsed: DeliveryPath): Response | null {
+    if (parsed.signature) {
+      const long = parsed.signature.length === 32;
+      const digest = createHash(long ? "sha256" : algorithm)
+        .update(parsed.signedPart + apiSecret)
+        .digest("base64url");
+      if (!sameText(parsed.signature, digest.slice(0, parsed.signature.length))) return deliveryError(401, `Invalid signature s--${parsed.signature}--`);
+      return null;
+    }
+    if (options.strict && parsed.transformations.length && !generated.has(parsed.signedPart)) {
+      return deliveryError(401, `Transformation ${parsed.transformations.join(",")}/ is not allowed`);
+    }
+    return null;
   }
 
   return {
     url,
+    apiUrl: `${url}${apiPath}`,
+    ...(deliveryHost ? { deliveryHost } : {}),
     cloudName,
     apiKey,
     apiSecret,
@@ -255,16 +317,32 @@ export function stringToSign(fields: Record<string, string>): string {
     .join("&");
 }
 
-function parseDeliveryPath(rest: string) {
+interface DeliveryPath {
+  signature?: string;
+  transformations: string[];
+  publicId: string;
+  extension: string;
+  /** What a URL signature covers: the transformation and the public_id with its extension. */
+  signedPart: string;
+}
+
+function parseDeliveryPath(rest: string): DeliveryPath | null {
   const segments = rest.split("/").filter(Boolean);
+  const signature = /^s--([A-Za-z0-9_-]{8}|[A-Za-z0-9_-]{32})--$/.exec(segments[0] ?? "")?.[1];
+  if (signature) segments.shift();
   const transformations: string[] = [];
+  const steps: string[] = [];
   while (segments.length > 1 && TRANSFORMATION_SEGMENT.test(segments[0]!)) {
-    transformations.push(...segments.shift()!.split(","));
+    const step = segments.shift()!;
+    steps.push(step);
+    transformations.push(...step.split(","));
   }
   if (segments.length > 1 && /^v\d+$/.test(segments[0]!)) segments.shift();
-  const match = /^(.+)\.([a-z0-9]+)$/.exec(segments.join("/"));
+  const source = segments.join("/");
+  const match = /^(.+)\.([a-z0-9]+)$/.exec(source);
   if (!match) return null;
-  return { transformations, publicId: match[1]!, extension: match[2]! };
+  const signedPart = [...steps, source].join("/");
+  return { ...(signature ? { signature } : {}), transformations, publicId: decodeURIComponent(match[1]!), extension: match[2]!, signedPart };
 }
 
 /** Makes a recognisable cutout: the outer eighth of each side turns transparent, the rest stays opaque. */
@@ -291,13 +369,17 @@ async function stall(clientGone: AbortSignal): Promise<null> {
   return null;
 }
 
-function cloudinaryError(status: number, message: string): Response {
-  return Response.json({ error: { message } }, { status });
+function cloudinaryError(status: number, message: string, headers?: Record<string, string>): Response {
+  return Response.json({ error: { message } }, { status, ...(headers ? { headers } : {}) });
 }
 
 /** The delivery host reports errors in the X-Cld-Error header, not in the body. */
-function deliveryError(status: number, message: string): Response {
-  return new Response(null, { status, headers: { "x-cld-error": message } });
+function deliveryError(status: number, message: string, headers: Record<string, string> = {}): Response {
+  return new Response(null, { status, headers: { ...headers, "x-cld-error": message } });
+}
+
+function sameText(a: string, b: string): boolean {
+  return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }
 
 function randomPublicId(): string {
