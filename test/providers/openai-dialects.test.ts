@@ -113,7 +113,8 @@ describe("the stand-ins are as strict as the servers", () => {
     const answers = new Set<string>();
     for (let i = 0; i < 5; i++) answers.add(JSON.stringify((await rawRequest(standIn, {})).json.choices[0].message.content));
     expect(standIn.requests.every((r) => r.temperature === temperature)).toBe(true);
-    expect(answers.size).toBe(5);
+    // Sampled confidences are rounded and clamped, so two may agree; five alike would mean no sampling.
+    expect(answers.size).toBeGreaterThan(1);
   });
 
   test("OpenAI checks strict mode through $refs: a referenced object that is not closed is refused", async () => {
