@@ -14,10 +14,15 @@ export const AI_JOB_DEFAULTS = {
 export type AiJobSettings = { -readonly [K in keyof typeof AI_JOB_DEFAULTS]: number };
 
 export const aiJobConfigSchema = z.object({
+  /** Total tries per AI job (the job's `attempts`, set by ingest when it queues it). */
   JOB_ATTEMPTS: positiveInt(AI_JOB_DEFAULTS.attempts),
+  /** Exponential backoff base between tries, in ms (the job's `backoff.delay`). */
   JOB_BACKOFF_MS: nonNegativeInt(AI_JOB_DEFAULTS.backoffMs),
+  /** Limit of one try, in ms, enforced by the ai-worker: its I/O is aborted when it passes. */
   JOB_TIMEOUT_MS: positiveInt(AI_JOB_DEFAULTS.timeoutMs),
+  /** How long a completed job is kept in Redis, in seconds (`removeOnComplete.age`). */
   JOB_REMOVE_ON_COMPLETE_S: positiveInt(AI_JOB_DEFAULTS.removeOnCompleteS),
+  /** How long a failed job is kept in Redis, in seconds (`removeOnFail.age`). */
   JOB_REMOVE_ON_FAIL_S: positiveInt(AI_JOB_DEFAULTS.removeOnFailS),
 });
 export type AiJobConfig = z.infer<typeof aiJobConfigSchema>;

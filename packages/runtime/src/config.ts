@@ -68,23 +68,26 @@ function withClusterPrefix<T>(config: T): T {
 
 /** Settings every service shares. */
 export const baseConfigSchema = z.object({
+  /** Redis for BullMQ, the Socket.IO adapter and the rate limits; with REDIS_CLUSTER_NODES only its user, password and TLS (`rediss://`) are used. */
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
     .default("redis://127.0.0.1:6379"),
-  /** Redis Cluster seed nodes; when set, REDIS_URL gives only the credentials and TLS (rediss://). */
+  /** A Redis Cluster instead of one Redis: `host:port,host:port,...` (some or all nodes; the rest are discovered); REDIS_URL then gives only the credentials and TLS (rediss://). */
   REDIS_CLUSTER_NODES: clusterNodes.optional(),
-  /** Prefix of every BullMQ key; tests use their own so runs cannot disturb each other. Hash-tagged on a cluster (above). */
+  /** Prefix of every Redis key; tests use their own so runs cannot disturb each other. On a cluster it is made a hash tag, `bull` -> `{bull}` (one with a `{tag}` already is kept). */
   QUEUE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.{}-]+$/, "letters, digits, '_', '.', '-', '{', '}' only")
     .default("bull"),
+  /** pino's level of the JSON logs. */
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  /** How long a SIGTERM'd service may take to finish in-flight work. */
+  /** How long a SIGTERM'd service may take to finish or hand back its in-flight work before it exits anyway. */
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
 });
 
 export const mongoConfigSchema = z.object({
+  /** MongoDB connection string with a database name: one server, a replica set (several hosts and `replicaSet=`) or a hosted cluster (`mongodb+srv://`); `bun run dev` and the tests use the embedded FerretDB unless it is set. */
   MONGO_URL: z
     .string()
     .regex(/^mongodb(\+srv)?:\/\/[^/]+\/[^/?]+/, "must be a mongodb:// URL with a database name")
@@ -92,5 +95,6 @@ export const mongoConfigSchema = z.object({
 });
 
 export const jwtConfigSchema = z.object({
+  /** The HS256 secret shared with the app that issues users' tokens (at least 16 characters); `bun run dev` uses a logged dev-only one when unset. */
   JWT_SECRET: z.string({ error: "is required (the HS256 secret shared with the app that issues tokens)" }).min(16, "must be at least 16 characters"),
 });

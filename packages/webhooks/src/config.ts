@@ -2,6 +2,6 @@
 import { z } from "zod";
 
 export const webhookTargetConfigSchema = z.object({
-  /** Development and tests only: allow plain-HTTP targets and private, loopback and other non-public addresses. */
+  /** Development and tests only: allow plain-HTTP targets and private, loopback and other non-public addresses (`bun run dev`: true). */
   WEBHOOK_ALLOW_PRIVATE: z.stringbool().default(false),
 });

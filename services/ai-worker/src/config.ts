@@ -21,7 +21,9 @@ export const workerConfigSchema = baseConfigSchema
     WORKER_STALLED_INTERVAL_MS: positiveInt(30_000),
     /** Times a job may stall (its worker died) before it fails. */
     WORKER_MAX_STALLED_COUNT: z.coerce.number().int().min(0).default(2),
+    /** Background removal: on this machine (sharp), or Cloudinary's add-on (CLOUDINARY_URL). */
     BACKGROUND_REMOVAL: z.enum(["local", "cloudinary"]).default("local"),
+    /** Metadata extraction: the offline analyzer, or an OpenAI-compatible vision model (AI_BASE_URL, AI_API_KEY, AI_MODEL). */
     ANALYZER: z.enum(["local", "openai"]).default("local"),
     /** The user's catalogue (JSON or CSV), merged with the shipped one by the local analyzer; checked at start. */
     CATALOGUE_PATH: z.string().optional(),

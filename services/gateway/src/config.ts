@@ -6,7 +6,9 @@ export const gatewayConfigSchema = baseConfigSchema
   .extend(jwtConfigSchema.shape)
   .extend(storageConfigSchema.shape)
   .extend({
+    /** HTTP port: the API, the web page, /docs, /media, /socket.io/ (with NOTIFIER_URL), health and metrics. */
     PORT: port(3000),
+    /** Where ingest is (the gateway forwards /api and /admin to it). */
     INGEST_URL: z.url().default("http://127.0.0.1:3001"),
     /** Secret of the internal tokens sent to ingest; derived from JWT_SECRET when unset. */
     INTERNAL_SECRET: z.string().min(16).optional(),
@@ -33,7 +35,7 @@ export const gatewayConfigSchema = baseConfigSchema
     MAX_BODY_BYTES: positiveInt(10 * 1024 * 1024 + 64 * 1024),
     /** How long ingest may take to answer. */
     UPSTREAM_TIMEOUT_MS: positiveInt(30_000),
-    /** Browser origins allowed to call the API (comma-separated), or *; unset: no CORS headers at all. */
+    /** Browser origins allowed to call the API (comma-separated), or *; unset: no CORS headers at all (`bun run dev`: *). Preflights are answered 204 with no token. */
     CORS_ORIGIN: z.string().trim().min(1).optional(),
     /**
      * The notifiers the gateway forwards /socket.io/ to (comma-separated base URLs; each host name stands for all
@@ -49,7 +51,7 @@ export const gatewayConfigSchema = baseConfigSchema
      * itself when NOTIFIER_URL is set (the gateway forwards the sockets), else PUBLIC_URL's host on port 3002.
      */
     NOTIFIER_PUBLIC_URL: z.url().optional(),
-    /** Development only: `POST /api/dev/token` mints a 1 h token for a fixed demo user, and the web page offers it. */
+    /** Development only: `POST /api/dev/token` mints a 1 h token for a fixed demo user, and the web page offers it (`bun run dev`: true). */
     DEV_LOGIN: z.stringbool().default(false),
   });
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

@@ -11,6 +11,7 @@ export const ingestConfigSchema = baseConfigSchema
   .extend(jwtConfigSchema.shape)
   .extend(webhookTargetConfigSchema.shape)
   .extend({
+    /** HTTP port: the /api routes behind the gateway, /admin, health and metrics. */
     PORT: port(3001),
     /** Secret of the gateway's internal tokens; derived from JWT_SECRET when unset. */
     INTERNAL_SECRET: z.string().min(16).optional(),

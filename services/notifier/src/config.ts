@@ -5,6 +5,7 @@ import { z } from "zod";
 export const notifierConfigSchema = baseConfigSchema.extend(jwtConfigSchema.shape).extend({
   ...mongoConfigSchema.shape,
   ...webhookTargetConfigSchema.shape,
+  /** HTTP port: Socket.IO (/socket.io/), health and metrics. */
   PORT: port(3002),
   /** Outcomes delivered in parallel by one replica. */
   OUTCOME_CONCURRENCY: positiveInt(32),
@@ -21,8 +22,9 @@ export const notifierConfigSchema = baseConfigSchema.extend(jwtConfigSchema.shap
    * whose offset was trimmed away is not recovered and catches up over HTTP.
    */
   STREAM_MAX_LEN: positiveInt(50_000),
-  /** Engine.IO heartbeat: a silent connection is dropped after interval + timeout. */
+  /** Engine.IO heartbeat: how often the server pings each connection. */
   PING_INTERVAL_MS: positiveInt(25_000),
+  /** How long a ping may go unanswered: a silent connection is dropped after PING_INTERVAL_MS + this. */
   PING_TIMEOUT_MS: positiveInt(20_000),
   /** Browser origins allowed to connect (comma-separated), or *; unset: no CORS headers (same setting as the gateway's). */
   CORS_ORIGIN: z.string().trim().min(1).optional(),

@@ -42,6 +42,7 @@ export const openAiConfigSchema = z.object({
   AI_BASE_URL: z.url({ protocol: /^https?$/ }).default("https://api.openai.com/v1"),
   /** Bearer key; local servers usually need none. */
   AI_API_KEY: z.string().min(1).optional(),
+  /** The vision model asked for the metadata. */
   AI_MODEL: z.string().min(1).default("gpt-4o-mini"),
   /** A calibration map for AI_MODEL (`bun bench/accuracy.ts --analyzer openai` writes one); without it confidences are the model's estimate. */
   AI_CALIBRATION_PATH: z.string().min(1).optional(),
