@@ -4,7 +4,7 @@
  *
  *   bun bench/accuracy.ts [--seed 1] [--with-text 160] [--without-text 40]
  *                         [--label current] [--code services/ai-worker] [--code-label TEXT]
- *                         [--save-images DIR] [--only 3,17] [--no-readme]
+ *                         [--save-images DIR] [--only 3,17] [--no-docs]
  *
  * The set is drawn from the seed (bench/accuracy/scenes.ts): catalogue items
  * of every category with brand and model printed on the item, and items with
@@ -27,9 +27,9 @@
  * endpoint, scores the answers like the local analyzer's, and writes a
  * calibration map (per attribute, the model's stated confidence in tenths ->
  * the share right) for the worker's AI_CALIBRATION_PATH. It leaves
- * bench/accuracy.json and the README alone.
+ * bench/accuracy.json and docs/providers.md alone.
  * Results: bench/accuracy.json (every run by label, with each image's
- * outcome) and the README table between `<!-- accuracy:start -->` and
+ * outcome) and the table in docs/providers.md between `<!-- accuracy:start -->` and
  * `<!-- accuracy:end -->`.
  */
 import { createHash } from "node:crypto";
@@ -47,7 +47,7 @@ import { accuracyMarkdown, type RunRecord } from "./accuracy/report.ts";
 import { drawScenes, type Item, type Scene } from "./accuracy/scenes.ts";
 import { type Outcome, outcomeOf, summarizeRun } from "./accuracy/score.ts";
 import { machineInfo } from "./lib/machine.ts";
-import { updateReadme } from "./lib/report.ts";
+import { updateMarkedSection } from "./lib/report.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const { values: args } = parseArgs({
@@ -65,7 +65,7 @@ const { values: args } = parseArgs({
     only: { type: "string" },
     analyzer: { type: "string", default: "local" },
     "calibration-out": { type: "string", default: "calibration.json" },
-    "no-readme": { type: "boolean", default: false },
+    "no-docs": { type: "boolean", default: false },
   },
 });
 const settings = { seed: Number(args.seed), withText: Number(args["with-text"]), withoutText: Number(args["without-text"]) };
@@ -161,10 +161,14 @@ async function main(): Promise<void> {
   runs[args.label] = { ...record, outcomes };
   writeFileSync(jsonPath, stringifyRuns(runs));
   const current = runs.current;
-  if (!args["no-readme"] && current !== undefined) {
+  if (!args["no-docs"] && current !== undefined) {
     const markdown = accuracyMarkdown(current, runs.baseline ?? null);
-    updateReadme(join(ROOT, "README.md"), markdown, { start: "<!-- accuracy:start -->", end: "<!-- accuracy:end -->", heading: "Analysis accuracy" });
-    console.log(`\nREADME.md (between the accuracy markers):\n${markdown}`);
+    updateMarkedSection(join(ROOT, "docs", "providers.md"), markdown, {
+      start: "<!-- accuracy:start -->",
+      end: "<!-- accuracy:end -->",
+      heading: "Analysis accuracy",
+    });
+    console.log(`\ndocs/providers.md (between the accuracy markers):\n${markdown}`);
   }
 }
 

@@ -9,7 +9,7 @@
  *      FerretDB it can leave the server busy for a while);
  *   5. RSS of every process idle and after the load (in 2 and 4).
  *
- * Writes bench/results.json and the table in README.md between
+ * Writes bench/results.json and the table in docs/performance.md between
  * `<!-- bench:start -->` and `<!-- bench:end -->`, and prints it. Needs the
  * Redis at REDIS_URL; starts its own database server (bench/lib/database.ts),
  * AI endpoint and services on free loopback ports, and stops them all.
@@ -26,7 +26,7 @@ import { type BenchDatabase, startDatabase } from "./lib/database.ts";
 import { BENCH_IMAGE, benchImage } from "./lib/image.ts";
 import { machineInfo } from "./lib/machine.ts";
 import { REDIS_URL, redisServerPid, redisWatched } from "./lib/redis.ts";
-import { type BenchResults, deriveRatios, markdown, updateReadme } from "./lib/report.ts";
+import { type BenchResults, deriveRatios, markdown, updateMarkedSection } from "./lib/report.ts";
 import { log, pipelineScenario, scalingScenario } from "./lib/scenarios.ts";
 import { seedAssets } from "./lib/seed.ts";
 import { BenchStack } from "./lib/stack.ts";
@@ -46,7 +46,7 @@ const USAGE = `bun run bench [options]      (defaults; --quick changes those mar
   --list 50            GET /api/assets requests per scenario
   --list-budget 60*    seconds at most for them (quick: 30)
   --logs               show the services' logs (LOG_LEVEL=warn)
-  --no-readme          do not touch README.md`;
+  --no-docs            do not touch docs/performance.md`;
 
 const { values: args } = parseArgs({
   args: Bun.argv.slice(2),
@@ -65,7 +65,7 @@ const { values: args } = parseArgs({
     list: { type: "string" },
     "list-budget": { type: "string" },
     logs: { type: "boolean", default: false },
-    "no-readme": { type: "boolean", default: false },
+    "no-docs": { type: "boolean", default: false },
   },
 });
 
@@ -221,8 +221,8 @@ try {
   };
   await Bun.write(join(import.meta.dir, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
   const table = markdown(results);
-  if (!args["no-readme"]) updateReadme(join(import.meta.dir, "..", "README.md"), table);
-  console.log(`\n${table}\n\nbench: wrote bench/results.json${args["no-readme"] ? "" : " and README.md (## Performance)"}`);
+  if (!args["no-docs"]) updateMarkedSection(join(import.meta.dir, "..", "docs", "performance.md"), table);
+  console.log(`\n${table}\n\nbench: wrote bench/results.json${args["no-docs"] ? "" : " and docs/performance.md"}`);
 } finally {
   await stopAll();
 }

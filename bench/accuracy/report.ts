@@ -1,4 +1,4 @@
-/** The markdown written into README.md between `<!-- accuracy:start -->` and `<!-- accuracy:end -->`. */
+/** The markdown written into docs/providers.md between `<!-- accuracy:start -->` and `<!-- accuracy:end -->`. */
 import type { MachineInfo } from "../lib/machine.ts";
 import type { Calibration, GroupSummary, RunSummary } from "./score.ts";
 

@@ -58,7 +58,7 @@ function result(window: Window, cpu: CpuWindow, setup: string, opsPerCount = 1):
 
 const BENCH_PROCESS: Watched = { name: "bench", pids: () => [process.pid] };
 
-/** The pipeline's AI job options (README: JOB_ATTEMPTS, JOB_BACKOFF_MS, JOB_REMOVE_ON_* defaults), so each job costs what one of its jobs costs. */
+/** The pipeline's AI job options (docs/configuration.md: JOB_ATTEMPTS, JOB_BACKOFF_MS, JOB_REMOVE_ON_* defaults), so each job costs what one of its jobs costs. */
 const JOB_OPTIONS = { attempts: 3, backoff: { type: "exponential" as const, delay: 2000 }, removeOnComplete: { age: 86_400 }, removeOnFail: { age: 604_800 } };
 
 /** (a) One Queue and one Worker (empty processor) in this process; adds in bulk, keeping a bounded backlog. */

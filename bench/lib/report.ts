@@ -1,6 +1,6 @@
 /**
  * The results: their shape (bench/results.json), the ratios derived from
- * them, the markdown table (printed, and written into README.md between
+ * them, the markdown table (printed, and written into docs/performance.md between
  * `<!-- bench:start -->` and `<!-- bench:end -->`, nothing else touched).
  */
 import { readFileSync, writeFileSync } from "node:fs";
@@ -305,7 +305,7 @@ export function observations(results: BenchResults): string[] {
 const BENCH_MARKERS = { start: "<!-- bench:start -->", end: "<!-- bench:end -->", heading: "Performance" };
 
 /** Rewrites what lies between the markers; adds a section with them (under `heading`) at the end when absent. */
-export function updateReadme(path: string, body: string, markers: { start: string; end: string; heading: string } = BENCH_MARKERS): void {
+export function updateMarkedSection(path: string, body: string, markers: { start: string; end: string; heading: string } = BENCH_MARKERS): void {
   let text = readFileSync(path, "utf8");
   if (!text.includes(markers.start) || !text.includes(markers.end)) {
     text = `${text.replace(/\s*$/, "")}\n\n## ${markers.heading}\n\n${markers.start}\n${markers.end}\n`;

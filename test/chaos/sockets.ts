@@ -1,8 +1,8 @@
 /**
- * A user's socket under chaos, following the README's client pattern: listen
+ * A user's socket under chaos, following the client pattern of docs/api-and-events.md: listen
  * for `asset_processed`, and on every connect that did not resume the session
  * catch up with `GET /api/assets?updatedSince=`. Unlike the pattern in the
- * README and @pipeline/client's `subscribe` (which record each outcome once
+ * docs (api-and-events.md) and @pipeline/client's `subscribe` (which record each outcome once
  * and give up on a failed catch-up), it keeps everything a test needs to
  * count: how each asset's final state became known (live or caught up),
  * every live event received twice, and catch-ups retried because ingest or
@@ -49,7 +49,7 @@ export class ChaosSocket {
   readonly liveCounts = new Map<string, number>();
   /** A later live event or catch-up that disagreed with what was known. */
   readonly conflicts: { assetId: string; known: string; got: string }[] = [];
-  /** `asset_progress` received after that asset's final event on this socket (the README says none follows it). */
+  /** `asset_progress` received after that asset's final event on this socket (docs/api-and-events.md says none follows it). */
   readonly progressAfterFinal: { assetId: string; stage: string; msAfterFinal: number }[] = [];
   readonly connects: { at: number; recovered: boolean }[] = [];
   readonly disconnects: { at: number; reason: string }[] = [];

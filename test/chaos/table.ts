@@ -1,4 +1,4 @@
-/** The chaos run's report as two Markdown tables (faults injected, then outcomes), readable on a terminal and pasteable into the README. */
+/** The chaos run's report as two Markdown tables (faults injected, then outcomes), readable on a terminal and pasteable into docs/reliability-and-chaos.md. */
 import { byKind, type ChaosReport } from "./checks.ts";
 import { FAULT_KINDS, FAULT_LABELS } from "./schedule.ts";
 

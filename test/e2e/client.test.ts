@@ -1,6 +1,6 @@
 /**
  * @pipeline/client against real processes: upload, the typed event, get, list
- * (page by page), retry, its errors, and the README's catch-up pattern: an
+ * (page by page), retry, its errors, and the catch-up pattern of docs/api-and-events.md: an
  * asset processed while the socket was away arrives exactly once.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";

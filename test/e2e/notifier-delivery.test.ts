@@ -75,7 +75,7 @@ describe("delivery across three notifier replicas", () => {
     expect(socketsA.map((s) => s.socket.io.engine.transport.name)).toEqual(["websocket", "websocket", "websocket", "polling", "websocket"]);
   });
 
-  test("events carry the README's payload field for field, unchanged", () => {
+  test("events carry the documented payload field for field, unchanged", () => {
     const sent = new Map(sentA.map((payload) => [payload.assetId, payload]));
     for (const socket of socketsA) {
       for (const event of socket.events) {

@@ -4,7 +4,7 @@
  * per replica, websocket and long-polling) exactly once, with what
  * GET /api/assets/:id shows, and no one else's. A client that was offline
  * for longer than recovery covers catches up with
- * GET /api/assets?updatedSince= on reconnecting (the README's client pattern).
+ * GET /api/assets?updatedSince= on reconnecting (the client pattern of docs/api-and-events.md).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { getJson, upload } from "../helpers/api.ts";

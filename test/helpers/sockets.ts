@@ -1,6 +1,6 @@
 /**
  * Real socket.io-client connections that record what they receive, and the
- * README's client pattern (listen, catch up on every reconnect).
+ * client pattern of docs/api-and-events.md (listen, catch up on every reconnect).
  */
 import { ASSET_PROCESSED_EVENT, type AssetProcessedEvent } from "@pipeline/contracts/events";
 import { io, type Socket } from "socket.io-client";
@@ -97,7 +97,7 @@ export function countByAsset(events: AssetProcessedEvent[]): Map<string, number>
 }
 
 // ---------------------------------------------------------------------------
-// The client pattern the README shows: listen, and on every connect that did
+// The client pattern docs/api-and-events.md shows: listen, and on every connect that did
 // not recover its session, catch up with GET /api/assets?updatedSince=.
 // Events and caught-up assets are applied idempotently, keyed by asset id.
 

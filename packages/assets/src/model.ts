@@ -1,5 +1,5 @@
 /**
- * The Asset model (the README's data model). Besides the specification's
+ * The Asset model (docs/api-and-events.md, the data model). Besides the specification's
  * fields it keeps `category` (needed to queue the job again on retry),
  * timestamps (newest-first listing, `updatedSince` catch-up) and `listBucket`
  * (which group of its owner's Assets a newest-first page reads; never sent

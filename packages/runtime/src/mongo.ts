@@ -3,7 +3,7 @@
  * cluster alike. Commands are not buffered, so a request fails fast (503)
  * while MongoDB is down.
  *
- * Beyond one node (README, "MONGO_URL"):
+ * Beyond one node (docs/configuration.md, "MONGO_URL beyond one server"):
  * - every write is acknowledged by a majority of the replica set (`w: "majority"`), so a
  *   status change the pipeline has acted on (an event sent, a job queued) survives a failover;
  * - writes are retried once by the driver across a failover (`retryWrites`), unless MONGO_URL

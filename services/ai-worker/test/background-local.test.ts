@@ -46,7 +46,7 @@ function truthMask(shape: keyof typeof SHAPES): Promise<Uint8Array> {
   return truthOf(SHAPES[shape]);
 }
 
-/** What the README claims for these shapes. */
+/** What docs/providers.md claims for these shapes. */
 const CLAIMED_IOU = 0.99;
 
 const remover = new LocalBackgroundRemover();

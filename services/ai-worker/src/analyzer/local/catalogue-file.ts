@@ -1,6 +1,6 @@
 /**
  * Catalogue files: the shipped data/catalogue.json and the user's file at
- * CATALOGUE_PATH, in one format (README, "Your own catalogue"):
+ * CATALOGUE_PATH, in one format (docs/providers.md, "Your own catalogue"):
  *
  * - JSON: an array of entries `{category, brand, model, set?, aliases?,
  *   brandAliases?, colorways?}`;

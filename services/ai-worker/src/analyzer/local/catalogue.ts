@@ -240,7 +240,7 @@ function pickModel(candidates: Candidate[], entries: Entry[]): Candidate | null 
  * 1 - (1 - evidence)^CALIBRATION_EXPONENT. The exponent was fitted by maximum
  * likelihood (with one pseudo-miss and one pseudo-hit per decile, so a decile
  * that happened to be all right does not claim certainty) on seeds 2-5 of
- * `bun bench/accuracy.ts`; seed 1, whose figures the README shows, was not
+ * `bun bench/accuracy.ts`; seed 1, whose figures docs/providers.md shows, was not
  * used. Evidence below MIN_CONFIDENCE is no answer.
  */
 function detection(value: string, evidence: number): Detection {

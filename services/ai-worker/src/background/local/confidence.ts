@@ -21,7 +21,7 @@ export type MaskEvidence = {
   height: number;
 };
 
-/** Below this the mask is a guess: the README and the Asset's confidence say so. */
+/** Below this the mask is a guess: docs/providers.md and the Asset's confidence say so. */
 export const UNSURE = 0.5;
 /** The object's share of the frame that is plausible for a product photo. */
 const MIN_SHARE = 0.01;

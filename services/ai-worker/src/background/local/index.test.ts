@@ -64,7 +64,7 @@ async function photo(body: string, format: "png" | "jpeg"): Promise<Buffer> {
   return format === "png" ? image.png().toBuffer() : image.jpeg({ quality: 85 }).toBuffer();
 }
 
-/** The targets: IoU >= 0.9 with shadows and busy backdrops. The fixtures here reach >= 0.94 (see the README). */
+/** The targets: IoU >= 0.9 with shadows and busy backdrops. The fixtures here reach >= 0.94 (see docs/providers.md). */
 const MIN_IOU = 0.9;
 
 describe("shadows are backdrop", () => {
