@@ -13,7 +13,7 @@ export const workerConfigSchema = baseConfigSchema
   .extend({
     /** Health and metrics only. */
     PORT: port(3003),
-    /** Jobs in flight per replica; unset, it follows the analyzer (workerConcurrency below). */
+    /** Jobs in flight per replica; unset, it follows the analyzer (workerConcurrency below): the core count with ANALYZER `local` (CPU-bound), 16 with `openai` (a replica mostly waits on the endpoint). */
     WORKER_CONCURRENCY: z.coerce.number().int().positive().optional(),
     /** How long a job's lock lasts without renewal; a killed worker's job is taken over after this (and a stall check). */
     WORKER_LOCK_MS: positiveInt(30_000),
