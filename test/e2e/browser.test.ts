@@ -9,62 +9,35 @@
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { AI_QUEUE } from "@pipeline/messaging";
-
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { DEMO_USER_ID } from "@pipeline/runtime/auth";
+import type { BrowserContext, Page } from "playwright-core";
 import { ROOT } from "../../scripts/lib/processes.ts";
 import { upload } from "../helpers/api.ts";
+import { hasChromium, launchChromium, requireChromium } from "../helpers/chromium.ts";
 import { productPhoto } from "../helpers/images.ts";
 import { waitForStatus } from "../helpers/outcomes.ts";
 import { Stack } from "../helpers/stack.ts";
 import { newUserId, tokenFor } from "../helpers/tokens.ts";
 
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
-const INSTALL = "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-
-import { DEMO_USER_ID } from "@pipeline/runtime/auth";
-
 const SCREENSHOT = join(ROOT, "test-artifacts", "browser.png");
 const DASHBOARD_SCREENSHOT = join(ROOT, "test-artifacts", "admin-queues.png");
-
-function requireChromium(): void {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium is not installed at ${CHROMIUM} (set CHROMIUM_PATH to use another). Install Debian's package, as root: ${INSTALL}`);
-  }
-}
 
 let stack: Stack;
 let context: BrowserContext;
 let page: Page;
-let userDataDir: string | undefined;
+let closeBrowser: (() => Promise<void>) | undefined;
 let assetId = "";
 const pageErrors: string[] = [];
 const requested: string[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) return; // each test then fails with the install command
+  if (!hasChromium()) return; // each test then fails with the install command
   stack = await Stack.start({ services: ["ingest", "ai-worker", "notifier"], env: { DEV_LOGIN: "true", CORS_ORIGIN: "*" } });
   await stack.add("gateway", { NOTIFIER_PUBLIC_URL: stack.get("notifier").url });
-  userDataDir = mkdtempSync(join(tmpdir(), "pipeline-chromium-"));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1280, height: 900 },
-  });
+  ({ context, close: closeBrowser } = await launchChromium());
   context.on("request", (request) => requested.push(request.url()));
   page = context.pages()[0] ?? (await context.newPage());
   page.on("pageerror", (error) => pageErrors.push(`pageerror: ${error.message}`));
@@ -74,8 +47,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await context?.close().catch(() => undefined);
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  await closeBrowser?.();
   await stack?.stop();
 });
 
