@@ -5,7 +5,7 @@
  * (which group of its owner's Assets a newest-first page reads; never sent
  * to clients), plus the per-user counter those buckets come from.
  */
-import { ANALYZERS, ASSET_STATUSES, CATEGORIES } from "@pipeline/contracts/asset";
+import { ANALYZERS, ASSET_STATUSES, CATEGORIES, REANALYSIS_STATES } from "@pipeline/contracts/asset";
 import { createMissingIndexes, type IndexSpec } from "@pipeline/runtime/mongo";
 import type mongoose from "mongoose";
 import { type Connection, type InferSchemaType, Schema, type Types } from "mongoose";
@@ -13,6 +13,17 @@ import { type Connection, type InferSchemaType, Schema, type Types } from "mongo
 const detectionSchema = new Schema({ value: { type: String, default: null }, confidence: { type: Number, min: 0, max: 1, required: true } }, { _id: false });
 const sourceSchema = new Schema(
   { analyzer: { type: String, enum: ANALYZERS, required: true }, model: { type: String }, calibrated: { type: Boolean, required: true } },
+  { _id: false },
+);
+
+const reanalysisSchema = new Schema(
+  {
+    jobId: { type: String, required: true },
+    state: { type: String, enum: REANALYSIS_STATES, required: true },
+    requestedAt: { type: Date, required: true },
+    finishedAt: { type: Date },
+    error: { type: String },
+  },
   { _id: false },
 );
 
@@ -34,6 +45,8 @@ export const assetSchema = new Schema(
       source: { type: sourceSchema, default: undefined },
     },
     processingJobId: { type: String, index: { sparse: true } },
+    /** The latest re-analysis of an Asset that had results (see the state machine's reanalyze). */
+    reanalysis: { type: reanalysisSchema, default: undefined },
     /** floor((n - 1) / LIST_BUCKET_SIZE) for the owner's n-th Asset (see list-walk.ts). */
     listBucket: { type: Number },
   },

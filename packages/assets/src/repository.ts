@@ -39,6 +39,17 @@ export interface ActiveResult {
   source: MetadataSource;
 }
 
+/** Which Assets an operator's re-analysis takes (POST /api/admin/reanalyze). */
+export interface ReanalysisFilter {
+  statuses: AssetStatus[];
+  category?: Category | undefined;
+  /** Analysed (aiMetadata.processedAt) before this time. */
+  processedBefore?: Date | undefined;
+  /** aiMetadata.source.analyzer / .model. */
+  analyzer?: string | undefined;
+  model?: string | undefined;
+}
+
 export interface NewAsset {
   id: Types.ObjectId;
   userId: string;
@@ -152,6 +163,54 @@ export class AssetRepository {
     });
   }
 
+  /**
+   * A page of the Assets `filter` matches, in _id order after `afterId` (the resumable walk of an
+   * operator's re-analysis), with only what queueing a run needs.
+   */
+  findForReanalysis(filter: ReanalysisFilter, limit: number, afterId?: string): Promise<AssetDoc[]> {
+    const query: Record<string, unknown> = { status: { $in: filter.statuses } };
+    if (filter.category) query.category = filter.category;
+    if (filter.processedBefore) query["aiMetadata.processedAt"] = { $lt: filter.processedBefore };
+    if (filter.analyzer) query["aiMetadata.source.analyzer"] = filter.analyzer;
+    if (filter.model) query["aiMetadata.source.model"] = filter.model;
+    if (afterId && isObjectId(afterId)) query._id = { $gt: new Types.ObjectId(afterId) };
+    const projection = { userId: 1, status: 1, category: 1, "images.original.url": 1, processingJobId: 1, reanalysis: 1 };
+    return guardMongo(() => this.assets.collection.find<AssetDoc>(query, { projection, sort: { _id: 1 }, limit }).toArray());
+  }
+
+  /**
+   * reanalyze: an active Asset (the owner's, when `userId` is given) that still names `currentJobId` names the
+   * re-analysis run `jobId` instead, and stays active; null when it is not active or another request got there first.
+   */
+  requestReanalysis(id: string, currentJobId: string | undefined, jobId: string, userId?: string): Promise<AssetDoc | null> {
+    if (!isObjectId(id)) return Promise.resolve(null);
+    const filter: Record<string, unknown> = {
+      ...transitionFilter("reanalyze", id),
+      processingJobId: currentJobId ?? { $exists: false },
+      ...(userId ? { userId: new Types.ObjectId(userId) } : {}),
+    };
+    const now = new Date();
+    return this.apply(filter, { $set: { processingJobId: jobId, reanalysis: { jobId, state: "queued", requestedAt: now }, updatedAt: now } });
+  }
+
+  /** reanalyzed: this re-analysis run's results replace the Asset's; null when the Asset is no longer this run's (deleted, superseded, finished). */
+  markReanalyzed(assetId: string, jobId: string, result: ActiveResult): Promise<AssetDoc | null> {
+    const now = new Date();
+    return this.apply(reanalysisFilter("reanalyzed", assetId, jobId), {
+      $set: { ...resultFields(result, now), "reanalysis.state": "completed", "reanalysis.finishedAt": now },
+      $unset: { "reanalysis.error": "" },
+    });
+  }
+
+  /** reanalysisFailed: the old results stay, the reason is recorded; null when the Asset is no longer this run's. */
+  markReanalysisFailed(assetId: string, jobId: string, reason: string): Promise<AssetDoc | null> {
+    if (!isObjectId(assetId)) return Promise.resolve(null);
+    const now = new Date();
+    return this.apply(reanalysisFilter("reanalysisFailed", assetId, jobId), {
+      $set: { "reanalysis.state": "failed", "reanalysis.error": reason, "reanalysis.finishedAt": now, updatedAt: now },
+    });
+  }
+
   /** archive / unarchive: the owner's Asset; null when it is not theirs or not in a state that allows it. */
   setArchived(id: string, userId: string, archived: boolean): Promise<AssetDoc | null> {
     if (!isObjectId(id)) return Promise.resolve(null);
@@ -175,19 +234,7 @@ export class AssetRepository {
     const now = new Date();
     return this.apply(
       { ...transitionFilter("complete", assetId, jobId), processingJobId: jobId },
-      {
-        $set: {
-          status: TRANSITIONS.complete.to,
-          "images.processed.url": result.processedUrl,
-          "aiMetadata.brand": result.metadata.brand,
-          "aiMetadata.model": result.metadata.model,
-          "aiMetadata.colorway": result.metadata.colorway,
-          "aiMetadata.processedAt": now,
-          "aiMetadata.source": result.source,
-          updatedAt: now,
-        },
-        $unset: { "aiMetadata.error": "" },
-      },
+      { $set: { status: TRANSITIONS.complete.to, ...resultFields(result, now) }, $unset: { "aiMetadata.error": "" } },
     );
   }
 
@@ -278,6 +325,24 @@ export class AssetRepository {
       throw error;
     }
   }
+}
+
+/** A run's results as the fields they set. */
+function resultFields(result: ActiveResult, now: Date): Record<string, unknown> {
+  return {
+    "images.processed.url": result.processedUrl,
+    "aiMetadata.brand": result.metadata.brand,
+    "aiMetadata.model": result.metadata.model,
+    "aiMetadata.colorway": result.metadata.colorway,
+    "aiMetadata.processedAt": now,
+    "aiMetadata.source": result.source,
+    updatedAt: now,
+  };
+}
+
+/** A re-analysis run may finish only while the Asset names it and its re-analysis is still queued (a duplicate run finds it settled). */
+function reanalysisFilter(name: "reanalyzed" | "reanalysisFailed", assetId: string, jobId: string): Record<string, unknown> {
+  return { ...transitionFilter(name, assetId, jobId), processingJobId: jobId, "reanalysis.jobId": jobId, "reanalysis.state": "queued" };
 }
 
 /** Sets an older Asset's bucket unless it has one (a racing backfill set it, alike). */

@@ -1,6 +1,6 @@
 /** The admin API's wire shapes: AI jobs as operators see them (the dead-letter set) and retrying them, the queues' state and controls, and the dashboard's session. */
 import { z } from "zod";
-import { acceptedSchema } from "./asset.ts";
+import { ANALYZERS, acceptedSchema, categorySchema, reanalysisAcceptedSchema } from "./asset.ts";
 
 export const JOB_STATES = ["failed", "waiting", "active", "delayed", "completed"] as const;
 export const jobStateSchema = z.enum(JOB_STATES);
@@ -63,6 +63,19 @@ export const queueWorkerSchema = z
   .meta({ id: "QueueWorker" });
 export type QueueWorker = z.infer<typeof queueWorkerSchema>;
 
+/** One user's waiting AI jobs (`GET /api/admin/queues`): the fair share runs them a round at a time. */
+export const userBacklogSchema = z
+  .object({
+    userId: z.string(),
+    waiting: z.number().int().min(0).meta({ description: "AI jobs of this user not started yet" }),
+    reanalysis: z.number().int().min(0).meta({ description: "Of which re-analysis (queued below new uploads)" }),
+    weight: z.number().positive().meta({ description: "Jobs per round of the fair share (1 unless set)" }),
+  })
+  .meta({ id: "UserBacklog" });
+export type UserBacklogEntry = z.infer<typeof userBacklogSchema>;
+
+export const BACKLOG_TOP_USERS = 20;
+
 export const queueStatusSchema = z
   .object({
     name: pipelineQueueSchema,
@@ -70,6 +83,8 @@ export const queueStatusSchema = z
     globalConcurrency: z.number().int().positive().nullable().meta({ description: "Jobs in flight across all its workers at most; null: no cap" }),
     counts: queueCountsSchema,
     workers: z.array(queueWorkerSchema),
+    /** ai-processing only: the users with the most waiting jobs, most first. */
+    backlogs: z.array(userBacklogSchema).optional(),
   })
   .meta({ id: "QueueStatus" });
 export type QueueStatus = z.infer<typeof queueStatusSchema>;
@@ -97,3 +112,49 @@ export type RetriedFailed = z.infer<typeof retriedFailedSchema>;
 /** `POST /api/admin/session`: the dashboard's cookie was set; it stops working at `expiresAt`. */
 export const adminSessionSchema = z.object({ expiresAt: z.iso.datetime() }).meta({ id: "AdminSession" });
 export type AdminSession = z.infer<typeof adminSessionSchema>;
+
+
+/** `PUT /api/admin/users/:id/weight`: a user's jobs per round of the fair share (1/16..16), or null for the default 1. */
+export const userWeightSchema = z
+  .object({ weight: z.number().min(1 / 16).max(16).nullable() })
+  .meta({ id: "UserWeight" });
+export type UserWeight = z.infer<typeof userWeightSchema>;
+
+export const REANALYZE_DEFAULT_LIMIT = 100;
+export const REANALYZE_MAX_LIMIT = 1000;
+
+/** `POST /api/admin/reanalyze`: which Assets to analyse again, a page at a time. */
+export const bulkReanalysisRequestSchema = z
+  .object({
+    filter: z
+      .object({
+        category: categorySchema.optional(),
+        status: z.enum(["active", "failed"]).optional().meta({ description: "Default: both" }),
+        processedBefore: z.iso.datetime({ offset: true }).optional().meta({ description: "Analysed (aiMetadata.processedAt) before this time" }),
+        analyzer: z.enum(ANALYZERS).optional().meta({ description: "aiMetadata.source.analyzer" }),
+        model: z.string().min(1).max(200).optional().meta({ description: "aiMetadata.source.model" }),
+      })
+      .strict()
+      .default({}),
+    limit: z
+      .number()
+      .int()
+      .min(1)
+      .max(REANALYZE_MAX_LIMIT)
+      .default(REANALYZE_DEFAULT_LIMIT)
+      .meta({ description: `Assets looked at in this call (default ${REANALYZE_DEFAULT_LIMIT}, at most ${REANALYZE_MAX_LIMIT})` }),
+    cursor: z.string().optional().meta({ description: "`nextCursor` of the previous answer, with the same filter" }),
+  })
+  .strict()
+  .meta({ id: "BulkReanalysisRequest" });
+export type BulkReanalysisRequest = z.infer<typeof bulkReanalysisRequestSchema>;
+
+export const bulkReanalysisSchema = z
+  .object({
+    queued: z.number().int().min(0),
+    skipped: z.number().int().min(0).meta({ description: "Matched but changed meanwhile (deleted, another run started) or without an original image" }),
+    jobs: z.array(reanalysisAcceptedSchema),
+    nextCursor: z.string().nullable().meta({ description: "Pass as `cursor` to go on; null when every match was looked at" }),
+  })
+  .meta({ id: "BulkReanalysis" });
+export type BulkReanalysis = z.infer<typeof bulkReanalysisSchema>;

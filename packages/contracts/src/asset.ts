@@ -70,6 +70,23 @@ export const progressStageSchema = z.enum(Object.keys(PROGRESS_STAGES) as [Progr
 export const assetProgressStateSchema = z.object({ stage: progressStageSchema, progress: z.number().int().min(0).max(100) }).meta({ id: "AssetProgress" });
 export type AssetProgressState = z.infer<typeof assetProgressStateSchema>;
 
+export const REANALYSIS_STATES = ["queued", "completed", "failed"] as const;
+
+/**
+ * The latest re-analysis of an Asset that had results: queued (the current results are still
+ * served), completed (they were replaced) or failed (they were kept; `error` says why).
+ */
+export const reanalysisStateSchema = z
+  .object({
+    jobId: z.string(),
+    state: z.enum(REANALYSIS_STATES),
+    requestedAt: z.iso.datetime(),
+    finishedAt: z.iso.datetime().optional(),
+    error: z.string().optional(),
+  })
+  .meta({ id: "Reanalysis" });
+export type ReanalysisState = z.infer<typeof reanalysisStateSchema>;
+
 export const assetResponseSchema = z
   .object({
     id: objectIdSchema,
@@ -91,6 +108,8 @@ export const assetResponseSchema = z
       })
       .optional(),
     processingJobId: z.string().optional(),
+    /** Absent until the Asset's analysis is first run again. */
+    reanalysis: reanalysisStateSchema.optional(),
     /** While `processing`: the stage its run has reached (absent before the first report). Only on GET /api/assets/:id. */
     progress: assetProgressStateSchema.optional(),
     createdAt: z.iso.datetime(),
@@ -102,6 +121,15 @@ export type AssetResponse = z.infer<typeof assetResponseSchema>;
 /** The answer to an accepted upload or retry: the work is queued. */
 export const acceptedSchema = z.object({ assetId: objectIdSchema, jobId: z.string(), status: z.literal("processing") }).meta({ id: "Accepted" });
 export type Accepted = z.infer<typeof acceptedSchema>;
+
+/**
+ * The answer to a re-analysis request: queued under `jobId`. An active Asset stays `active` (and
+ * serves its current results until the new ones replace them); a failed one goes back to `processing`, as on a retry.
+ */
+export const reanalysisAcceptedSchema = z
+  .object({ assetId: objectIdSchema, jobId: z.string(), status: z.enum(["active", "processing"]) })
+  .meta({ id: "ReanalysisAccepted" });
+export type ReanalysisAccepted = z.infer<typeof reanalysisAcceptedSchema>;
 
 /** PATCH /api/assets/:id: the states an owner may set (from `active` or `archived` only). */
 export const assetPatchSchema = z.object({ status: z.enum(["archived", "active"]) }).meta({ id: "AssetPatch" });

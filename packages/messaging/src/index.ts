@@ -6,6 +6,7 @@
  */
 export * from "./client-events.ts";
 export * from "./config.ts";
+export * from "./fair-share.ts";
 export * from "./ids.ts";
 export * from "./markers.ts";
 export * from "./queues.ts";

@@ -16,6 +16,17 @@ export const OUTCOME_QUEUE = "asset-outcomes" satisfies PipelineQueue;
 export const WEBHOOK_QUEUE = "webhook-deliveries" satisfies PipelineQueue;
 
 export const AI_JOB_NAME = "analyze-asset";
+/**
+ * A run again on an Asset that has results (or had a failed run): the same job data, under this
+ * name, so the worker keeps the current results until the new ones are in, and the fair share
+ * queues it below new uploads.
+ */
+export const REANALYZE_JOB_NAME = "reanalyze-asset";
+
+/** Whether an `ai-processing` job is a re-analysis (by its name; the job data is the specification's alone). */
+export function isReanalysisJob(job: { name: string }): boolean {
+  return job.name === REANALYZE_JOB_NAME;
+}
 export const FAN_OUT_JOB = "fan-out";
 export const DELIVER_JOB = "deliver";
 

@@ -17,6 +17,7 @@ import { webhookRoutes } from "./routes/webhooks.ts";
 import type { AssetRemoval } from "./services/asset-removal.ts";
 import type { AssetsService } from "./services/assets-service.ts";
 import type { JobsService } from "./services/jobs-service.ts";
+import type { ReanalysisService } from "./services/reanalysis-service.ts";
 import type { WebhooksService } from "./services/webhooks-service.ts";
 
 export interface IngestDeps {
@@ -26,6 +27,7 @@ export interface IngestDeps {
   removal: AssetRemoval;
   idempotency: IdempotentUploads;
   jobs: JobsService;
+  reanalysis: ReanalysisService;
   webhooks: WebhooksService;
   internalSecret: string;
   maxImageBytes: number;

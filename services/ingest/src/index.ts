@@ -19,6 +19,7 @@ import { queueMetrics } from "./queue-metrics.ts";
 import { AssetRemoval } from "./services/asset-removal.ts";
 import { AssetsService } from "./services/assets-service.ts";
 import { JobsService } from "./services/jobs-service.ts";
+import { ReanalysisService } from "./services/reanalysis-service.ts";
 import { WebhooksService } from "./services/webhooks-service.ts";
 import { sweepStrandedAssets } from "./stranded-assets.ts";
 
@@ -82,6 +83,7 @@ try {
     removal,
     idempotency: new IdempotentUploads(redis, { prefix: config.QUEUE_PREFIX }),
     jobs: new JobsService(producer, assetsService, pipelineQueues),
+    reanalysis: new ReanalysisService({ repository, producer, assets: assetsService, logger }),
     queues: pipelineQueues,
     webhooks: new WebhooksService(webhookRepository, { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE }, logger, new WebhookOwners(redis, config.QUEUE_PREFIX)),
     internalSecret: await internalSecret(config.JWT_SECRET, config.INTERNAL_SECRET),

@@ -1,7 +1,7 @@
-/** The producer side of `ai-processing`: validated job data, the specification's options, one job per asset run. */
+/** The producer side of `ai-processing`: validated job data, the specification's options, one job per asset run, each user's fair share. */
 import { type AssetProgressState, assetProgressStateSchema } from "@pipeline/contracts/asset";
 import { type JobData, jobDataSchemaFor } from "@pipeline/contracts/jobs";
-import { AI_JOB_NAME, AI_QUEUE, type AiJobSettings, aiJobOptions, openQueue } from "@pipeline/messaging";
+import { AI_JOB_NAME, AI_QUEUE, type AiJobSettings, aiJobOptions, type FairLane, FairShare, isReanalysisJob, openQueue, REANALYZE_JOB_NAME } from "@pipeline/messaging";
 import { orUnavailable } from "@pipeline/runtime/http";
 import type { RedisClient } from "@pipeline/runtime/redis";
 import { jobTraceOptions } from "@pipeline/runtime/tracing";
@@ -9,6 +9,8 @@ import type { Job, JobType, Queue } from "bullmq";
 
 export class AiJobProducer {
   readonly queue: Queue<JobData>;
+  /** Each user's share of the queue: the priority of every job comes from it. */
+  readonly fairShare: FairShare;
   private readonly schema;
 
   constructor(
@@ -18,13 +20,21 @@ export class AiJobProducer {
     plainHttpBase?: string,
   ) {
     this.queue = openQueue<JobData>(AI_QUEUE, connection, prefix);
+    this.fairShare = new FairShare(connection, prefix, AI_QUEUE);
     this.schema = jobDataSchemaFor(plainHttpBase);
   }
 
-  /** Validates and enqueues; the job id makes a second enqueue for the same run a no-op. */
-  async enqueue(data: JobData, jobId: string): Promise<void> {
+  /**
+   * Validates and enqueues with the user's fair-share priority (a re-analysis in the lane below
+   * new uploads); the job id makes a second enqueue for the same run a no-op.
+   */
+  async enqueue(data: JobData, jobId: string, lane: FairLane = "upload"): Promise<void> {
     const valid = this.schema.parse(data);
-    await this.guard(() => this.queue.add(AI_JOB_NAME, valid, { ...aiJobOptions(this.settings), jobId, ...jobTraceOptions() }));
+    const name = lane === "reanalysis" ? REANALYZE_JOB_NAME : AI_JOB_NAME;
+    await this.guard(async () => {
+      const priority = await this.fairShare.admit(valid.userId, jobId, lane);
+      await this.queue.add(name, valid, { ...aiJobOptions(this.settings), jobId, priority, ...jobTraceOptions() });
+    });
   }
 
   /**
@@ -44,10 +54,13 @@ export class AiJobProducer {
   async cancel(jobId: string): Promise<boolean> {
     const job = await this.guard(() => this.queue.getJob(jobId));
     if (!job) return false;
-    return job.remove().then(
+    const removed = await job.remove().then(
       () => true,
       () => false,
     );
+    const userId = (job.data as Partial<JobData> | undefined)?.userId;
+    if (removed && userId) await this.fairShare.release(userId, jobId, isReanalysisJob(job) ? "reanalysis" : "upload").catch(() => undefined);
+    return removed;
   }
 
   /** The stage a run has reported (`job.updateProgress`), or null (none yet, no such job, Redis unreachable). */

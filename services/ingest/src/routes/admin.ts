@@ -1,6 +1,8 @@
 /** /api/admin (admin role only): the dead-letter set, bulk retry of failed jobs, and each queue's counts, workers, pause and concurrency. */
 import { createRoute, z } from "@hono/zod-openapi";
 import {
+  bulkReanalysisRequestSchema,
+  bulkReanalysisSchema,
   jobListSchema,
   jobRetriedSchema,
   jobStateSchema,
@@ -10,10 +12,13 @@ import {
   RETRY_FAILED_DEFAULT_LIMIT,
   RETRY_FAILED_MAX_LIMIT,
   retriedFailedSchema,
+  userBacklogSchema,
+  userWeightSchema,
 } from "@pipeline/contracts/admin";
 import { requireAdmin } from "../auth.ts";
 import { errorResponses, json, openApiApp, SECURITY } from "../openapi.ts";
 import type { JobsService } from "../services/jobs-service.ts";
+import type { ReanalysisService } from "../services/reanalysis-service.ts";
 
 const listQuerySchema = z.object({
   state: jobStateSchema.default("failed"),
@@ -76,7 +81,7 @@ export const listQueuesRoute = createRoute({
   method: "get",
   path: "/queues",
   operationId: "listQueues",
-  summary: "Every queue (admin): job counts per state, connected workers, paused, global concurrency",
+  summary: "Every queue (admin): job counts per state, connected workers, paused, global concurrency; for ai-processing, the users with the most waiting jobs",
   tags: ["admin"],
   security: SECURITY,
   responses: { 200: json(queueListSchema, "The queues"), ...errorResponses(403) },
@@ -115,7 +120,34 @@ export const queueConcurrencyRoute = createRoute({
   responses: { 200: json(queueStatusSchema, "The queue with its new cap"), ...errorResponses(400, 403, 404) },
 });
 
-export function adminRoutes(deps: { jobs: JobsService }) {
+export const reanalyzeMatchingRoute = createRoute({
+  method: "post",
+  path: "/reanalyze",
+  operationId: "reanalyzeAssets",
+  summary: "Analyse again the Assets a filter matches (admin), a bounded page at a time",
+  description:
+    "Looks at up to `limit` matching Assets (active or failed) in id order and queues each again as the owner's re-analysis would, below new uploads and in each owner's fair share. Call again with `nextCursor` (and the same filter) to go on.",
+  tags: ["admin"],
+  security: SECURITY,
+  request: { body: { required: true, content: { "application/json": { schema: bulkReanalysisRequestSchema } } } },
+  responses: { 202: json(bulkReanalysisSchema, "Queued"), ...errorResponses(400, 403) },
+});
+
+export const userWeightRoute = createRoute({
+  method: "put",
+  path: "/users/{id}/weight",
+  operationId: "setUserWeight",
+  summary: "A user's share of the AI queue (admin): jobs per round of the fair share, for jobs queued from now on",
+  tags: ["admin"],
+  security: SECURITY,
+  request: {
+    params: z.object({ id: z.string().regex(/^[0-9a-fA-F]{24}$/).openapi({ param: { name: "id", in: "path" }, description: "The user's id (sub)" }) }),
+    body: { required: true, content: { "application/json": { schema: userWeightSchema } } },
+  },
+  responses: { 200: json(userBacklogSchema, "The user's backlog and weight"), ...errorResponses(400, 403) },
+});
+
+export function adminRoutes(deps: { jobs: JobsService; reanalysis: ReanalysisService }) {
   const app = openApiApp();
   app.use("*", requireAdmin);
 
@@ -130,6 +162,9 @@ export function adminRoutes(deps: { jobs: JobsService }) {
     const { limit, queue } = c.req.valid("query");
     return c.json(await deps.jobs.retryFailed(limit, queue), 200);
   });
+
+  app.openapi(reanalyzeMatchingRoute, async (c) => c.json(await deps.reanalysis.reanalyzeMatching(c.req.valid("json")), 202));
+  app.openapi(userWeightRoute, async (c) => c.json(await deps.jobs.setWeight(c.req.valid("param").id, c.req.valid("json").weight), 200));
 
   app.openapi(listQueuesRoute, async (c) => c.json({ queues: await deps.jobs.statuses() }, 200));
   app.openapi(pauseQueueRoute, async (c) => c.json(await deps.jobs.pause(c.req.valid("param").name), 200));

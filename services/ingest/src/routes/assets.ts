@@ -1,6 +1,14 @@
 /** /api/assets: upload for analysis (idempotent with a key), read one, list, retry, archive, delete. Every route acts for the user the gateway vouched for. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { acceptedSchema, assetPageSchema, assetPatchSchema, assetResponseSchema, assetStatusSchema, CATEGORIES } from "@pipeline/contracts/asset";
+import {
+  acceptedSchema,
+  assetPageSchema,
+  assetPatchSchema,
+  assetResponseSchema,
+  assetStatusSchema,
+  CATEGORIES,
+  reanalysisAcceptedSchema,
+} from "@pipeline/contracts/asset";
 import { HttpError } from "@pipeline/runtime/http";
 import { createMiddleware } from "hono/factory";
 import type { IngestEnv } from "../auth.ts";
@@ -9,6 +17,7 @@ import { sniffImage } from "../image-sniff.ts";
 import { errorResponses, json, openApiApp, SECURITY } from "../openapi.ts";
 import type { AssetRemoval } from "../services/asset-removal.ts";
 import type { AssetsService } from "../services/assets-service.ts";
+import type { ReanalysisService } from "../services/reanalysis-service.ts";
 
 const listQuerySchema = z.object({
   status: assetStatusSchema.optional(),
@@ -103,6 +112,19 @@ export const retryRoute = createRoute({
   responses: { 202: json(acceptedSchema, "Queued again"), ...errorResponses(404, 409) },
 });
 
+export const reanalyzeRoute = createRoute({
+  method: "post",
+  path: "/{id}/reanalyze",
+  operationId: "reanalyzeAsset",
+  summary: "Analyse an active or failed Asset again",
+  description:
+    "Queued below new uploads, in the owner's fair share. An active Asset stays `active` and serves its current results until the new ones replace them (then `asset_processed` again); if the run fails, the old results stay and `reanalysis.error` says why. A failed Asset is retried (back to `processing`). Asking again while one is queued answers the same job.",
+  tags: ["assets"],
+  security: SECURITY,
+  request: { params: idParams },
+  responses: { 202: json(reanalysisAcceptedSchema, "Queued"), ...errorResponses(404, 409) },
+});
+
 export const deleteRoute = createRoute({
   method: "delete",
   path: "/{id}",
@@ -129,6 +151,7 @@ export const patchRoute = createRoute({
 
 export interface AssetRoutesDeps {
   assets: AssetsService;
+  reanalysis: ReanalysisService;
   removal: AssetRemoval;
   idempotency: IdempotentUploads;
   maxImageBytes: number;
@@ -163,6 +186,8 @@ export function assetRoutes(deps: AssetRoutesDeps) {
     const { id } = c.req.valid("param");
     return c.json(await deps.assets.retry(id, c.var.user.userId), 202);
   });
+
+  app.openapi(reanalyzeRoute, async (c) => c.json(await deps.reanalysis.reanalyze(c.req.valid("param").id, c.var.user.userId), 202));
 
   app.openapi(deleteRoute, async (c) => {
     await deps.removal.delete(c.req.valid("param").id, c.var.user.userId);

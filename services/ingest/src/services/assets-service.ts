@@ -1,7 +1,8 @@
 /** What ingest does for a user: take an upload, read and list their Assets, retry a failed one, archive one; never leave an Asset stranded. */
 import { type AssetDoc, type AssetRepository, canTransition, positionOf, toAssetResponse } from "@pipeline/assets";
 import type { Accepted, AssetPage, AssetPatch, AssetResponse, AssetStatus, Category } from "@pipeline/contracts/asset";
-import { runIdFor } from "@pipeline/messaging";
+import type { JobData } from "@pipeline/contracts/jobs";
+import { type FairLane, runIdFor } from "@pipeline/messaging";
 import { HttpError } from "@pipeline/runtime/http";
 import type { Logger } from "@pipeline/runtime/logger";
 import type { ImageStorage } from "@pipeline/storage";
@@ -14,6 +15,20 @@ export interface UploadInput {
   category: Category;
   image: Uint8Array;
   contentType: string;
+}
+
+/** What queueing one run of an Asset needs. */
+export interface RunInput {
+  assetId: string;
+  userId: string;
+  category: Category;
+  imageUrl: string;
+  jobId: string;
+}
+
+/** The specification's job data of a new run (attempt 0; the worker counts retries). */
+export function jobDataOf(run: RunInput): JobData {
+  return { assetId: run.assetId, userId: run.userId, imageUrl: run.imageUrl, category: run.category, createdAt: new Date().toISOString(), attempt: 0 };
 }
 
 export interface ListInput {
@@ -88,7 +103,8 @@ export class AssetsService {
     return { items: pageItems.map(toAssetResponse), nextCursor, total, limit: input.limit, page: input.page ?? null };
   }
 
-  async retry(assetId: string, userId: string): Promise<Accepted> {
+  /** `lane`: a re-analysis of a failed Asset is its retry, queued below new uploads. */
+  async retry(assetId: string, userId: string, lane: FairLane = "upload"): Promise<Accepted> {
     const current = await this.repository.findOwned(assetId, userId);
     if (!current) throw new HttpError(404, "not_found", "asset not found");
     if (!canTransition("retry", current.status)) throw new HttpError(409, "conflict", `only a failed asset can be retried; this one is ${current.status}`);
@@ -98,7 +114,7 @@ export class AssetsService {
     const reopened = await this.repository.reopenFailed(assetId, userId, jobId);
     // Another request retried it between our read and our write.
     if (!reopened) throw new HttpError(409, "conflict", "asset is no longer failed");
-    await this.enqueueOrMarkFailed({ assetId, userId, category: current.category as Category, imageUrl, jobId });
+    await this.enqueueOrMarkFailed({ assetId, userId, category: current.category as Category, imageUrl, jobId }, lane);
     if (current.processingJobId) await this.producer.removeFinished(current.processingJobId).catch(() => undefined);
     return { assetId, jobId, status: "processing" };
   }
@@ -110,12 +126,9 @@ export class AssetsService {
     return this.retry(assetId, asset.userId.toHexString());
   }
 
-  private async enqueueOrMarkFailed(run: { assetId: string; userId: string; category: Category; imageUrl: string; jobId: string }) {
+  private async enqueueOrMarkFailed(run: RunInput, lane: FairLane = "upload") {
     try {
-      await this.producer.enqueue(
-        { assetId: run.assetId, userId: run.userId, imageUrl: run.imageUrl, category: run.category, createdAt: new Date().toISOString(), attempt: 0 },
-        run.jobId,
-      );
+      await this.producer.enqueue(jobDataOf(run), run.jobId, lane);
       this.logger.debug({ assetId: run.assetId, jobId: run.jobId }, "job queued");
     } catch (error) {
       this.logger.warn({ err: error, assetId: run.assetId, jobId: run.jobId }, "could not queue job; marking asset failed");

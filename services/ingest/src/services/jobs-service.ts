@@ -5,6 +5,7 @@
  */
 
 import {
+  BACKLOG_TOP_USERS,
   type JobRetried,
   type JobSummary,
   type PipelineQueue,
@@ -14,6 +15,7 @@ import {
   type QueueWorker,
   queueCountsSchema,
   type RetriedFailed,
+  type UserBacklogEntry,
 } from "@pipeline/contracts/admin";
 import { jobDataSchema } from "@pipeline/contracts/jobs";
 import { AI_QUEUE } from "@pipeline/messaging";
@@ -100,13 +102,22 @@ export class JobsService {
       Promise.all([queue.getJobCounts(...COUNTED_STATES), queue.isPaused(), queue.getGlobalConcurrency(), queue.getWorkers()]),
     );
     const prefix = queue.opts.prefix ?? "bull";
+    const backlogs = name === AI_QUEUE ? await this.producer.guard(() => this.producer.fairShare.backlogs(BACKLOG_TOP_USERS)) : undefined;
     return {
       name: name as PipelineQueue,
       paused,
       globalConcurrency: globalConcurrency || null,
       counts: Object.fromEntries(COUNTED_STATES.map((state) => [state, counts[state] ?? 0])) as QueueCounts,
       workers: clients.map((client) => workerOf(client, prefix)),
+      ...(backlogs ? { backlogs } : {}),
     };
+  }
+
+  /** A user's jobs per round of the AI queue's fair share (null: the default 1), and their backlog. */
+  async setWeight(userId: string, weight: number | null): Promise<UserBacklogEntry> {
+    const fairShare = this.producer.fairShare;
+    await this.producer.guard(() => fairShare.setWeight(userId, weight));
+    return this.producer.guard(() => fairShare.backlogOf(userId));
   }
 
   /** Workers stop taking this queue's jobs (those in flight finish); new jobs wait. */
