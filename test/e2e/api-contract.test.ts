@@ -66,6 +66,7 @@ describe("OpenAPI document", () => {
       removal: {} as never,
       idempotency: {} as never,
       jobs: {} as never,
+      reanalysis: {} as never,
       webhooks: {} as never,
       internalSecret: "contract-test-secret-0123456789",
       maxImageBytes: 1,
