@@ -18,6 +18,8 @@ import {
   createdWebhookSchema,
   type DeliveryResponse,
   deliveryListSchema,
+  type ReanalysisAccepted,
+  reanalysisAcceptedSchema,
   type WebhookResponse,
   webhookListSchema,
 } from "@pipeline/contracts";
@@ -68,6 +70,8 @@ export interface Client {
   get(assetId: string): Promise<AssetResponse>;
   list(options?: ListOptions): AsyncIterableIterator<AssetPage>;
   retry(assetId: string): Promise<Accepted>;
+  /** Analyses an active or failed Asset again; an active one keeps its results until `asset_processed` brings the new ones. */
+  reanalyze(assetId: string): Promise<ReanalysisAccepted>;
   /** Deletes the Asset and its images. */
   delete(assetId: string): Promise<void>;
   /** Archives an active Asset, or brings an archived one back; answers the updated Asset. */
@@ -119,6 +123,7 @@ export function createClient(options: ClientOptions): Client {
     get: (assetId) => request("GET", assetPath(assetId), assetResponseSchema),
     list,
     retry: (assetId) => request("POST", `${assetPath(assetId)}/retry`, acceptedSchema),
+    reanalyze: (assetId) => request("POST", `${assetPath(assetId)}/reanalyze`, reanalysisAcceptedSchema),
     delete: (assetId) => request("DELETE", assetPath(assetId), noContentSchema),
     setStatus: (assetId, status) => request("PATCH", assetPath(assetId), assetResponseSchema, { json: { status } satisfies AssetPatch }),
     webhooks: {

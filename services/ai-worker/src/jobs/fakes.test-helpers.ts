@@ -78,6 +78,33 @@ export class FakeAssetRepository {
     return copy(asset);
   }
 
+  async markReanalyzed(assetId: string, jobId: string, result: ActiveResult): Promise<AssetDoc | null> {
+    const asset = this.reanalysisOf(assetId, jobId, "reanalyzed");
+    if (!asset) return null;
+    const now = new Date();
+    asset.images = { ...asset.images, processed: { url: result.processedUrl } };
+    asset.aiMetadata = { ...result.metadata, source: result.source, processedAt: now };
+    asset.reanalysis = { jobId, state: "completed", requestedAt: asset.reanalysis?.requestedAt ?? now, finishedAt: now };
+    asset.updatedAt = now;
+    return copy(asset);
+  }
+
+  async markReanalysisFailed(assetId: string, jobId: string, reason: string): Promise<AssetDoc | null> {
+    const asset = this.reanalysisOf(assetId, jobId, "reanalysisFailed");
+    if (!asset) return null;
+    const now = new Date();
+    asset.reanalysis = { jobId, state: "failed", requestedAt: asset.reanalysis?.requestedAt ?? now, finishedAt: now, error: reason };
+    asset.updatedAt = now;
+    return copy(asset);
+  }
+
+  /** The Asset while it names re-analysis run `jobId`, still queued, in a status `name` allows. */
+  private reanalysisOf(assetId: string, jobId: string, name: TransitionName): AssetDoc | null {
+    const asset = this.assets.get(assetId);
+    if (!asset || !allows(name, asset.status) || asset.processingJobId !== jobId) return null;
+    return asset.reanalysis?.jobId === jobId && asset.reanalysis.state === "queued" ? asset : null;
+  }
+
   async markFailed(assetId: string, jobId: string, reason: string): Promise<AssetDoc | null> {
     const asset = this.assets.get(assetId);
     if (!asset || !allows("fail", asset.status)) return null;

@@ -3,12 +3,15 @@
  * background, extract metadata, store the cut-out, set the Asset `active`,
  * publish the outcome. Failures retry (transient) or fail at once
  * (permanent); the last failure sets the Asset `failed` and tells its owner.
+ * A re-analysis (by its job name) of an Asset that has results keeps them
+ * until its own replace them; if it fails, they stay and the reason is
+ * recorded, and the Asset keeps its status.
  */
 
 import type { AssetRepository } from "@pipeline/assets";
 import { describeZodError } from "@pipeline/contracts/errors";
 import { type JobData, jobDataSchemaFor } from "@pipeline/contracts/jobs";
-import { type ClientEvents, handBack, type JobContext } from "@pipeline/messaging";
+import { type ClientEvents, handBack, isReanalysisJob, type JobContext } from "@pipeline/messaging";
 import { PermanentError } from "@pipeline/runtime/errors";
 import type { Logger } from "@pipeline/runtime/logger";
 import { withSpan } from "@pipeline/runtime/tracing";
@@ -22,7 +25,7 @@ import type { ProgressReporter, RunProgress } from "../progress.ts";
 import type { BackgroundRemover, MetadataAnalyzer } from "../providers.ts";
 
 export interface ProcessAssetDeps {
-  repository: Pick<AssetRepository, "findById" | "markActive" | "markFailed">;
+  repository: Pick<AssetRepository, "findById" | "markActive" | "markFailed" | "markReanalyzed" | "markReanalysisFailed">;
   storage: ImageStorage;
   remover: BackgroundRemover;
   analyzer: MetadataAnalyzer;
@@ -64,7 +67,16 @@ export function processAssetJob(deps: ProcessAssetDeps) {
         log.info({ current: asset.processingJobId }, "job superseded by a newer run; skipping");
         return { status: "superseded" };
       }
-      if (asset.status !== "processing") {
+      // The re-analysis of an Asset with results names its run; a failed Asset's re-analysis is a retry and runs as a first run does.
+      const reanalysis = isReanalysisJob(job) && asset.reanalysis?.jobId === jobId;
+      if (reanalysis && asset.reanalysis?.state !== "queued") {
+        // This re-analysis settled already (a crash after the update, a duplicate): its success went out, once.
+        stage = "publishing";
+        if (asset.reanalysis?.state === "completed") await publishOutcome(deps.events, asset, jobId);
+        log.info({ reanalysis: asset.reanalysis?.state }, "re-analysis already settled");
+        return { status: asset.status ?? "active" };
+      }
+      if (!reanalysis && asset.status !== "processing") {
         // This run already finished (a crash after the update, a duplicate): make sure its outcome went out, once.
         stage = "publishing";
         await publishOutcome(deps.events, asset, jobId);
@@ -101,12 +113,16 @@ export function processAssetJob(deps: ProcessAssetDeps) {
 
       stage = "saving";
       await run.settled();
-      const final = await deps.repository.markActive(assetId, jobId, result);
+      const final = reanalysis ? await deps.repository.markReanalyzed(assetId, jobId, result) : await deps.repository.markActive(assetId, jobId, result);
       if (!final) {
         // Deleted, superseded or finished elsewhere meanwhile: this run's cut-out belongs to no Asset.
         await deps.storage.remove(result.processedUrl).catch((error) => log.warn({ err: error }, "orphaned cut-out not removed"));
         log.info("asset moved on while this run worked (deleted, superseded or finished elsewhere); result dropped");
         return { status: "superseded" };
+      }
+      const replaced = asset.images?.processed?.url;
+      if (reanalysis && replaced && replaced !== result.processedUrl) {
+        await deps.storage.remove(replaced).catch((error) => log.warn({ err: error }, "replaced cut-out not removed"));
       }
       stage = "publishing";
       await publishOutcome(deps.events, final, jobId);
@@ -149,6 +165,22 @@ export function processAssetJob(deps: ProcessAssetDeps) {
   });
 }
 
+/**
+ * A re-analysis that failed for good: an Asset with results keeps them and its status, the reason
+ * is recorded, and no event goes out (nothing changed for its owner). False when the Asset had
+ * no results (a failed Asset's re-analysis is a retry: it fails as a first run does).
+ */
+async function settleFailedReanalysis(deps: Pick<ProcessAssetDeps, "repository" | "metrics">, assetId: string, jobId: string, reason: string, log: Logger) {
+  if (await deps.repository.markReanalysisFailed(assetId, jobId, reason)) {
+    deps.metrics.jobs.inc({ outcome: "failed" });
+    log.warn({ reason }, "re-analysis failed for good; the asset keeps its results");
+    return true;
+  }
+  // Recorded already (an earlier call for this run): nothing more to do.
+  const asset = await deps.repository.findById(assetId);
+  return asset?.reanalysis?.jobId === jobId;
+}
+
 /** How long a job whose outcome could not be published waits before it runs again. */
 const PUBLISH_RETRY_MS = 1000;
 /** Unspent runs given to a publish that keeps failing (about a minute); then it fails like any attempt. */
@@ -163,6 +195,7 @@ export async function finalizeFailure(deps: Pick<ProcessAssetDeps, "repository" 
   const jobId = job.id as string;
   const assetId = (job.data as Partial<JobData> | undefined)?.assetId;
   if (typeof assetId !== "string") return;
+  if (isReanalysisJob(job) && (await settleFailedReanalysis(deps, assetId, jobId, reason, log))) return;
   const changed = await deps.repository.markFailed(assetId, jobId, reason);
   // Already failed (an earlier call for this run): publish again, idempotently, in case that call died before publishing.
   const asset = changed ?? (await deps.repository.findById(assetId).catch(() => null));
