@@ -22,6 +22,8 @@ export interface OpenAiStandInOptions {
   version?: string;
   /** llama.cpp's server started with `--mmproj` (a vision projector); without one every image is refused. Default true. */
   visionProjector?: boolean;
+  /** A slow model: every answer without a scripted `delayMs` waits this long. */
+  delayMs?: number;
   /** OpenAI: the model has structured outputs (gpt-4o and later); false as gpt-4-turbo, which refuses json_schema. Default true. */
   structuredOutputs?: boolean;
 }
@@ -289,7 +291,8 @@ export function startOpenAiStandIn(options: OpenAiStandInOptions = {}): OpenAiSt
     if (reply.kind === "error")
       return refuse({ status: reply.status, message: reply.message ?? `scripted ${reply.status}`, code: reply.code ?? null, headers: reply.headers ?? {} });
     if (reply.kind === "refusal") return Response.json(completion(body.model, { content: null, refusal: reply.refusal }, "stop"));
-    if (reply.delayMs && !(await delayUnlessClosed(reply.delayMs, request.signal))) return null;
+    const delayMs = reply.delayMs ?? options.delayMs;
+    if (delayMs && !(await delayUnlessClosed(delayMs, request.signal))) return null;
     const limit = typeof body.max_completion_tokens === "number" ? body.max_completion_tokens : typeof body.max_tokens === "number" ? body.max_tokens : null;
     const text = typeof reply.content === "string" ? reply.content : reply.content.map((part) => part.text).join("");
     const tokens = reply.tokens ?? Math.ceil(text.length / 4);
