@@ -113,10 +113,15 @@ export type RetriedFailed = z.infer<typeof retriedFailedSchema>;
 export const adminSessionSchema = z.object({ expiresAt: z.iso.datetime() }).meta({ id: "AdminSession" });
 export type AdminSession = z.infer<typeof adminSessionSchema>;
 
-
 /** `PUT /api/admin/users/:id/weight`: a user's jobs per round of the fair share (1/16..16), or null for the default 1. */
 export const userWeightSchema = z
-  .object({ weight: z.number().min(1 / 16).max(16).nullable() })
+  .object({
+    weight: z
+      .number()
+      .min(1 / 16)
+      .max(16)
+      .nullable(),
+  })
   .meta({ id: "UserWeight" });
 export type UserWeight = z.infer<typeof userWeightSchema>;
 

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Redis } from "ioredis";
 import { requireRedis, TEST_REDIS_URL } from "../../../test/helpers/shared-servers.ts";
-import { FairShare, type FairLane, LANE_SPAN } from "./fair-share.ts";
+import { type FairLane, FairShare, LANE_SPAN } from "./fair-share.ts";
 
 let redis: Redis;
 const prefix = `fair${Date.now().toString(36)}`;

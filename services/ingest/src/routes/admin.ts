@@ -141,7 +141,12 @@ export const userWeightRoute = createRoute({
   tags: ["admin"],
   security: SECURITY,
   request: {
-    params: z.object({ id: z.string().regex(/^[0-9a-fA-F]{24}$/).openapi({ param: { name: "id", in: "path" }, description: "The user's id (sub)" }) }),
+    params: z.object({
+      id: z
+        .string()
+        .regex(/^[0-9a-fA-F]{24}$/)
+        .openapi({ param: { name: "id", in: "path" }, description: "The user's id (sub)" }),
+    }),
     body: { required: true, content: { "application/json": { schema: userWeightSchema } } },
   },
   responses: { 200: json(userBacklogSchema, "The user's backlog and weight"), ...errorResponses(400, 403) },
