@@ -201,7 +201,7 @@ describe("a filtered set, by an admin", () => {
     await eventually(async () => (await assets.countDocuments({ "reanalysis.state": "queued" })) === 0, 60_000, "bulk re-analysis done");
     const finishedAt = async (id: string) => {
       const asset = await assets.findOne({ _id: new Types.ObjectId(id) });
-      return (asset?.aiMetadata?.processedAt as Date).getTime();
+      return new Date(asset?.aiMetadata?.processedAt ?? 0).getTime();
     };
     const lastUpload = Math.max(...(await Promise.all(uploads.map(finishedAt))));
     const firstReanalysis = Math.min(...(await Promise.all(old.map(finishedAt))));
