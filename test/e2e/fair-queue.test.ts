@@ -6,12 +6,12 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { QueueList } from "@pipeline/contracts/admin";
-import { getJson, postJson, submitUpload } from "../helpers/api.ts";
+import { getJson, setAiQueuePaused, submitUpload } from "../helpers/api.ts";
 import { productPhoto } from "../helpers/images.ts";
 import { eventually } from "../helpers/sockets.ts";
 import { Stack } from "../helpers/stack.ts";
 import { newUserId, tokenFor } from "../helpers/tokens.ts";
-import { type OpenAiStandIn, startOpenAiStandIn } from "../standins/openai.ts";
+import { analyzerEnv, type OpenAiStandIn, startOpenAiStandIn } from "../standins/openai.ts";
 
 let stack: Stack;
 let ai: OpenAiStandIn;
@@ -22,10 +22,7 @@ beforeAll(async () => {
   ai = startOpenAiStandIn({ apiKey: "test-key", delayMs: 150 });
   stack = await Stack.start({
     env: {
-      ANALYZER: "openai",
-      AI_BASE_URL: ai.url,
-      AI_API_KEY: "test-key",
-      AI_MODEL: "stand-in-vision",
+      ...analyzerEnv(ai, "test-key"),
       WORKER_CONCURRENCY: "1",
       RATE_LIMIT_PER_MINUTE: "100000",
       UPLOAD_RATE_LIMIT_PER_MINUTE: "100000",
@@ -37,8 +34,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => stack?.stop());
 
-const setPaused = async (paused: boolean) =>
-  expect((await postJson(stack.gatewayUrl, `/api/admin/queues/ai-processing/${paused ? "pause" : "resume"}`, adminToken)).status).toBe(200);
+const setPaused = async (paused: boolean) => expect(await setAiQueuePaused(stack.gatewayUrl, adminToken, paused)).toBe(true);
 
 /** Uploads `count` photos as `user`, one after another; their asset ids in upload order. */
 async function uploads(user: string, count: number): Promise<string[]> {

@@ -9,13 +9,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createClient } from "@pipeline/client";
 import type { BulkReanalysis } from "@pipeline/contracts/admin";
 import { Types } from "mongoose";
-import { postJson, submitUpload } from "../helpers/api.ts";
+import { postJson, setAiQueuePaused, submitUpload } from "../helpers/api.ts";
 import { productPhoto } from "../helpers/images.ts";
 import { assetOf, eventsFor, waitForStatus } from "../helpers/outcomes.ts";
 import { connectRecording, eventually, type RecordingSocket } from "../helpers/sockets.ts";
 import { Stack } from "../helpers/stack.ts";
 import { newUserId, tokenFor } from "../helpers/tokens.ts";
-import { jsonReply, type OpenAiStandIn, SAMPLE_METADATA, startOpenAiStandIn } from "../standins/openai.ts";
+import { analyzerEnv, jsonReply, type OpenAiStandIn, SAMPLE_METADATA, startOpenAiStandIn } from "../standins/openai.ts";
 
 let stack: Stack;
 let ai: OpenAiStandIn;
@@ -35,10 +35,7 @@ beforeAll(async () => {
   ai = startOpenAiStandIn({ apiKey: "test-key" });
   stack = await Stack.start({
     env: {
-      ANALYZER: "openai",
-      AI_BASE_URL: ai.url,
-      AI_API_KEY: "test-key",
-      AI_MODEL: "stand-in-vision",
+      ...analyzerEnv(ai, "test-key"),
       WORKER_CONCURRENCY: "1",
       JOB_ATTEMPTS: "1",
       RATE_LIMIT_PER_MINUTE: "100000",
@@ -54,8 +51,7 @@ beforeAll(async () => {
 afterAll(() => stack?.stop());
 
 const reanalyze = (assetId: string, token = ownerToken) => postJson(stack.gatewayUrl, `/api/assets/${assetId}/reanalyze`, token);
-const setPaused = async (paused: boolean) =>
-  expect((await postJson(stack.gatewayUrl, `/api/admin/queues/ai-processing/${paused ? "pause" : "resume"}`, adminToken)).status).toBe(200);
+const setPaused = async (paused: boolean) => expect(await setAiQueuePaused(stack.gatewayUrl, adminToken, paused)).toBe(true);
 
 async function activeUpload(token = ownerToken, category: "sneaker" | "lego" = "sneaker") {
   const { assetId } = await submitUpload(stack.gatewayUrl, token, photo, category);

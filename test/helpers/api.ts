@@ -44,3 +44,8 @@ export function postJson(baseUrl: string, path: string, token: string, body?: un
     body: body === undefined ? undefined : JSON.stringify(body),
   });
 }
+
+/** Pauses or resumes `ai-processing` through the admin API; true when it answered 200. */
+export async function setAiQueuePaused(baseUrl: string, adminToken: string, paused: boolean): Promise<boolean> {
+  return (await postJson(baseUrl, `/api/admin/queues/ai-processing/${paused ? "pause" : "resume"}`, adminToken)).status === 200;
+}

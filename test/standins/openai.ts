@@ -81,6 +81,11 @@ export const SAMPLE_METADATA = {
   colorway: { value: null, confidence: 0 },
 };
 
+/** The services' settings to use `standIn` as their analyzer (the model name the Assets' `aiMetadata.source` records). */
+export function analyzerEnv(standIn: OpenAiStandIn, apiKey: string, model = "stand-in-vision"): Record<string, string> {
+  return { ANALYZER: "openai", AI_BASE_URL: standIn.url, AI_API_KEY: apiKey, AI_MODEL: model };
+}
+
 export function jsonReply(value: unknown, delayMs?: number): ScriptedReply {
   return { kind: "content", content: JSON.stringify(value), ...(delayMs ? { delayMs } : {}) };
 }
