@@ -1,7 +1,17 @@
 /** The producer side of `ai-processing`: validated job data, the specification's options, one job per asset run, each user's fair share. */
 import { type AssetProgressState, assetProgressStateSchema } from "@pipeline/contracts/asset";
 import { type JobData, jobDataSchemaFor } from "@pipeline/contracts/jobs";
-import { AI_JOB_NAME, AI_QUEUE, type AiJobSettings, aiJobOptions, type FairLane, FairShare, isReanalysisJob, openQueue, REANALYZE_JOB_NAME } from "@pipeline/messaging";
+import {
+  AI_JOB_NAME,
+  AI_QUEUE,
+  type AiJobSettings,
+  aiJobOptions,
+  type FairLane,
+  FairShare,
+  isReanalysisJob,
+  openQueue,
+  REANALYZE_JOB_NAME,
+} from "@pipeline/messaging";
 import { orUnavailable } from "@pipeline/runtime/http";
 import type { RedisClient } from "@pipeline/runtime/redis";
 import { jobTraceOptions } from "@pipeline/runtime/tracing";
