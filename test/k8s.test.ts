@@ -381,6 +381,9 @@ describe("deploy/k8s: the rules", () => {
     expect(trigger("waiting")?.type).toBe("redis");
     expect(trigger("waiting")?.metadata.listName).toBe(keys.wait!);
     expect(trigger("waiting")?.metadata.activationListLength).toBe("0");
+    // Every AI job has a fair-share priority: BullMQ keeps waiting ones in the `prioritized` sorted set.
+    expect(trigger("prioritized")?.metadata.listName).toBe(keys.prioritized!);
+    expect(trigger("prioritized")?.metadata.activationListLength).toBe("0");
     // One replica per WORKER_CONCURRENCY running jobs keeps busy replicas while the wait list is empty.
     expect(trigger("active")?.metadata.listName).toBe(keys.active!);
     expect(trigger("active")?.metadata.listLength).toBe(configMap.data.WORKER_CONCURRENCY ?? "2");

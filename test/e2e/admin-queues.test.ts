@@ -208,7 +208,7 @@ describe("the dashboard at /admin/queues", () => {
     const { assetId, jobId } = await submitUpload(stack.gatewayUrl, userToken, photo);
     try {
       const { cookie } = await openSession();
-      const board = await gateway(`/admin/queues/api/queues?activeQueue=${AI_QUEUE}&status=waiting`, { headers: { cookie } });
+      const board = await gateway(`/admin/queues/api/queues?activeQueue=${AI_QUEUE}&status=prioritized`, { headers: { cookie } });
       expect(board.status).toBe(200);
       const { queues } = (await board.json()) as { queues: { name: string; readOnlyMode: boolean; allowRetries: boolean; jobs: { id: string }[] }[] };
       expect(queues.map((q) => q.name).sort()).toEqual([...PIPELINE_QUEUES].sort());
@@ -230,7 +230,8 @@ describe("the dashboard at /admin/queues", () => {
         expect(refused.status, `${method} ${path}`).toBe(405);
       }
       // The waiting job is still there, its Asset still processing, and the queue still paused.
-      expect(await queue.getJobState(jobId)).toBe("waiting");
+      // Waiting with its fair-share priority: BullMQ calls that state "prioritized".
+      expect(await queue.getJobState(jobId)).toBe("prioritized");
       expect((await assetOf(stack.gatewayUrl, userToken, assetId)).status).toBe("processing");
       expect((await queueStatus(AI_QUEUE)).paused).toBe(true);
     } finally {
@@ -301,11 +302,12 @@ describe("queue control through the API", () => {
     try {
       const { assetId, jobId } = await submitUpload(stack.gatewayUrl, userToken, photo);
       await Bun.sleep(1500);
-      expect(await queue.getJobState(jobId)).toBe("waiting");
+      // Waiting with its fair-share priority: BullMQ calls that state "prioritized".
+      expect(await queue.getJobState(jobId)).toBe("prioritized");
       expect((await assetOf(stack.gatewayUrl, userToken, assetId)).status).toBe("processing");
       const status = await queueStatus(AI_QUEUE);
       expect(status.paused).toBe(true);
-      expect(status.counts.waiting + status.counts.paused).toBeGreaterThanOrEqual(1);
+      expect(status.counts.prioritized).toBeGreaterThanOrEqual(1);
 
       const resumed = await postJson(stack.gatewayUrl, `/api/admin/queues/${AI_QUEUE}/resume`, adminToken);
       expect(resumed.status).toBe(200);

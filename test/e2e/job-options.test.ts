@@ -42,6 +42,8 @@ test("a queued job has the specification's options and data fields", async () =>
   expect(job!.opts.backoff).toEqual({ type: "exponential", delay: 2000 });
   expect(job!.opts.removeOnComplete).toEqual({ age: 86400 });
   expect(job!.opts.removeOnFail).toEqual({ age: 604800 });
+  // The user's first job: the first round of the fair share.
+  expect(job!.opts.priority).toBe(1);
   expect(Object.keys(job!.data).sort()).toEqual(["assetId", "attempt", "category", "createdAt", "imageUrl", "userId"]);
   expect(job!.data).toMatchObject({ assetId, userId: user, category: "lego", attempt: 0 });
   expect(job!.data.imageUrl).toStartWith(`${stack.env.PUBLIC_URL}/media/`);
@@ -49,7 +51,7 @@ test("a queued job has the specification's options and data fields", async () =>
 
   // A second enqueue of the same run is a no-op.
   await queue.add("analyze-asset", job!.data, { jobId });
-  const counts = await queue.getJobCounts("waiting", "active", "delayed", "completed", "failed");
+  const counts = await queue.getJobCounts("waiting", "prioritized", "active", "delayed", "completed", "failed");
   expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(1);
 });
 

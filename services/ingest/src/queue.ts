@@ -84,8 +84,10 @@ export class AiJobProducer {
     return this.guard(() => this.queue.getJob(jobId));
   }
 
+  /** `waiting` includes BullMQ's `prioritized` (every AI job has a fair-share priority). */
   list(state: JobType, start: number, end: number): Promise<Job<JobData>[]> {
-    return this.guard(() => this.queue.getJobs([state], start, end, false));
+    const states: JobType[] = state === "waiting" ? ["prioritized", "waiting"] : [state];
+    return this.guard(() => this.queue.getJobs(states, start, end, false));
   }
 
   /** Runs a queue operation; Redis being unreachable becomes a 503. */
