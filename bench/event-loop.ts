@@ -49,7 +49,7 @@ const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length 
 
 const photo = await cameraPhoto(width, height);
 const small = await cameraPhoto(1024, 768);
-const workerEnv = args.threads === undefined ? {} : { VISION_THREADS: args.threads };
+const workerEnv: Record<string, string> = args.threads === undefined ? {} : { VISION_THREADS: args.threads };
 const stack = await startWorkerStack(workerEnv);
 try {
   // Warm-up: the OCR engine starts on first use (in each thread, where there are threads).
