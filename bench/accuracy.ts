@@ -3,7 +3,7 @@
  * labelled evaluation set.
  *
  *   bun bench/accuracy.ts [--seed 1] [--with-text 160] [--without-text 40]
- *                         [--label current] [--code services/ai-worker] [--code-label TEXT]
+ *                         [--label current] [--code packages/vision] [--code-label TEXT]
  *                         [--save-images DIR] [--only 3,17] [--no-docs]
  *
  * The set is drawn from the seed (bench/accuracy/scenes.ts): catalogue items
@@ -12,9 +12,11 @@
  * quality, backdrops and contact shadows (bench/accuracy/render.ts). Each
  * image goes through the same LocalBackgroundRemover and LocalAnalyzer the
  * ai-worker runs, in this process, one at a time, and is scored
- * (bench/accuracy/score.ts). `--code` measures another copy of the ai-worker
- * (an older checkout, say) on the same set; `--label baseline` keeps that run
- * as the "before" column. The baseline in bench/accuracy.json was made so:
+ * (bench/accuracy/score.ts). `--code` measures another copy of the vision
+ * package (an older checkout's packages/vision, say) on the same set;
+ * `--label baseline` keeps that run as the "before" column. The baseline in
+ * bench/accuracy.json was made so, when this code still lived in
+ * services/ai-worker/src/{analyzer,background}/local:
  *   BASE=$(mktemp -d); git archive e6da768 services/ai-worker packages | tar -x -C "$BASE"
  *   ln -s "$PWD/node_modules" "$BASE/node_modules"
  *   ln -s "$PWD/services/ai-worker/node_modules" "$BASE/services/ai-worker/node_modules"
@@ -37,8 +39,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import sharp from "sharp";
+import { shippedRecords } from "../packages/vision/src/analyzer/catalogue.ts";
 import { buildCalibrationMap, type Claim } from "../services/ai-worker/src/analyzer/calibration.ts";
-import { shippedRecords } from "../services/ai-worker/src/analyzer/local/catalogue.ts";
 import { OpenAiAnalyzer, openAiConfigSchema } from "../services/ai-worker/src/analyzer/openai.ts";
 import type { MetadataAnalyzer } from "../services/ai-worker/src/providers.ts";
 import { Random } from "./accuracy/random.ts";
@@ -56,7 +58,7 @@ const { values: args } = parseArgs({
     "with-text": { type: "string", default: "160" },
     "without-text": { type: "string", default: "40" },
     label: { type: "string", default: "current" },
-    code: { type: "string", default: "services/ai-worker" },
+    code: { type: "string", default: "packages/vision" },
     /** How the run names the measured code (default: its folder and the checkout's commit). */
     "code-label": { type: "string" },
     "save-images": { type: "string" },
@@ -71,10 +73,10 @@ const { values: args } = parseArgs({
 const settings = { seed: Number(args.seed), withText: Number(args["with-text"]), withoutText: Number(args["without-text"]) };
 const codeDir = resolve(ROOT, args.code);
 
-type AnalyzerModule = typeof import("../services/ai-worker/src/analyzer/local/index.ts");
-type RemoverModule = typeof import("../services/ai-worker/src/background/local/index.ts");
-const { LocalAnalyzer } = (await import(join(codeDir, "src/analyzer/local/index.ts"))) as AnalyzerModule;
-const { LocalBackgroundRemover } = (await import(join(codeDir, "src/background/local/index.ts"))) as RemoverModule;
+type AnalyzerModule = typeof import("../packages/vision/src/analyzer/index.ts");
+type RemoverModule = typeof import("../packages/vision/src/background/index.ts");
+const { LocalAnalyzer } = (await import(join(codeDir, "src/analyzer/index.ts"))) as AnalyzerModule;
+const { LocalBackgroundRemover } = (await import(join(codeDir, "src/background/index.ts"))) as RemoverModule;
 
 /** The shipped catalogue's items, as printed on the generated items. */
 function catalogueItems(): Item[] {
@@ -119,7 +121,7 @@ async function main(): Promise<void> {
     digest.update(JSON.stringify(scene)).update(rendered.jpeg);
     if (args["save-images"]) writeFileSync(join(args["save-images"], `${scene.id}.jpg`), rendered.jpeg);
     const run = async () => {
-      const cutout = await remover.remove({ original: rendered.jpeg, originalUrl: "memory://accuracy", signal });
+      const cutout = await remover.remove({ original: rendered.jpeg, signal });
       const predicted = await analyzer.analyze({ original: rendered.jpeg, cutout, category: scene.category, signal });
       return { cutout, predicted };
     };
@@ -220,10 +222,10 @@ async function cachedRender(scene: Scene): Promise<Rendered> {
   return rendered;
 }
 
-/** The measured code as "ai-worker at <commit>[ + working-tree changes]", or its folder when outside this checkout. */
+/** The measured code as "packages/vision at <commit>[ + working-tree changes]", or its folder when outside this checkout. */
 function describeCode(): string {
   const rel = relative(ROOT, codeDir);
-  if (rel.startsWith("..")) return `the ai-worker copy in ${codeDir}`;
+  if (rel.startsWith("..")) return `the vision package copy in ${codeDir}`;
   const head = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: ROOT }).stdout.toString().trim();
   const dirty = Bun.spawnSync(["git", "status", "--porcelain", "--", rel], { cwd: ROOT }).stdout.toString().trim() !== "";
   return `${rel} at ${head}${dirty ? " with working-tree changes" : ""}`;

@@ -8,11 +8,11 @@
  * its own and left out of the per-stage figures.
  */
 import sharp from "sharp";
-import { matchCatalogue } from "../services/ai-worker/src/analyzer/local/catalogue.ts";
-import { detectColorway } from "../services/ai-worker/src/analyzer/local/colorway.ts";
-import { closeOcr, readText } from "../services/ai-worker/src/analyzer/local/ocr.ts";
-import { cutOutForeground } from "../services/ai-worker/src/background/local/index.ts";
-import { decodeImage, encodePng } from "../services/ai-worker/src/image.ts";
+import { matchCatalogue } from "../packages/vision/src/analyzer/catalogue.ts";
+import { detectColorway } from "../packages/vision/src/analyzer/colorway.ts";
+import { closeOcr, readText } from "../packages/vision/src/analyzer/ocr.ts";
+import { cutOutForeground } from "../packages/vision/src/background/index.ts";
+import { decodeImage, encodePng } from "../packages/vision/src/image.ts";
 
 const iterations = Math.max(1, Number(process.argv[2] ?? 10) || 10);
 

@@ -9,16 +9,16 @@
  * process.cpuUsage() counts every thread of the process, sharp's included.
  */
 import sharp from "sharp";
+import { applyMatte } from "../packages/vision/src/background/alpha.ts";
+import { fitBackgroundModel } from "../packages/vision/src/background/border-model.ts";
+import { fillHoles, mainComponent } from "../packages/vision/src/background/components.ts";
+import { softEdge } from "../packages/vision/src/background/feather.ts";
+import { LocalBackgroundRemover, WORK_SIDE } from "../packages/vision/src/background/index.ts";
+import { closeGapsAndRemoveSpecks, closingRadius } from "../packages/vision/src/background/morphology.ts";
+import { distanceToModel, thresholdMask } from "../packages/vision/src/background/threshold.ts";
+import { workingCopy } from "../packages/vision/src/background/working-copy.ts";
+import { decodeImage, encodePng } from "../packages/vision/src/image.ts";
 import { imageForAnalysis } from "../services/ai-worker/src/analyzer/openai.ts";
-import { applyMatte } from "../services/ai-worker/src/background/local/alpha.ts";
-import { fitBackgroundModel } from "../services/ai-worker/src/background/local/border-model.ts";
-import { fillHoles, mainComponent } from "../services/ai-worker/src/background/local/components.ts";
-import { softEdge } from "../services/ai-worker/src/background/local/feather.ts";
-import { LocalBackgroundRemover, WORK_SIDE } from "../services/ai-worker/src/background/local/index.ts";
-import { closeGapsAndRemoveSpecks, closingRadius } from "../services/ai-worker/src/background/local/morphology.ts";
-import { distanceToModel, thresholdMask } from "../services/ai-worker/src/background/local/threshold.ts";
-import { workingCopy } from "../services/ai-worker/src/background/local/working-copy.ts";
-import { decodeImage, encodePng } from "../services/ai-worker/src/image.ts";
 
 const WIDTH = 600;
 const HEIGHT = 400;
@@ -100,7 +100,7 @@ async function stagesOnce(original: Uint8Array, samples: Samples): Promise<numbe
 async function endToEndOnce(original: Uint8Array, samples: Samples, remover: LocalBackgroundRemover): Promise<void> {
   const signal = new AbortController().signal;
   await cpuTimed(samples, "end to end (remove + analyzer image)", async () => {
-    const cutout = await remover.remove({ original, originalUrl: "memory://bench", signal });
+    const cutout = await remover.remove({ original, signal });
     return Buffer.from(await imageForAnalysis(cutout)).toString("base64");
   });
 }

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Category, ExtractedMetadata } from "@pipeline/contracts/asset";
 import sharp from "sharp";
-import { catalogue, matchCatalogue, shippedRecords } from "../src/analyzer/local/catalogue.ts";
-import { detectColorway } from "../src/analyzer/local/colorway.ts";
-import { LocalAnalyzer } from "../src/analyzer/local/index.ts";
-import type { OcrLine } from "../src/analyzer/local/ocr.ts";
-import { LocalBackgroundRemover } from "../src/background/local/index.ts";
+import { catalogue, matchCatalogue, shippedRecords } from "../src/analyzer/catalogue.ts";
+import { detectColorway } from "../src/analyzer/colorway.ts";
+import { LocalAnalyzer } from "../src/analyzer/index.ts";
+import type { OcrLine } from "../src/analyzer/ocr.ts";
+import { LocalBackgroundRemover } from "../src/background/index.ts";
 
 function svg(width: number, height: number, body: string): Buffer {
   return Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${body}</svg>`);
@@ -91,7 +91,7 @@ const analyzer = new LocalAnalyzer();
 /** The whole local pipeline: cut out, then analyze. */
 async function analyze(original: Uint8Array, category: Category): Promise<ExtractedMetadata> {
   const signal = new AbortController().signal;
-  const cutout = await remover.remove({ original, originalUrl: "memory://test", signal });
+  const cutout = await remover.remove({ original, signal });
   return analyzer.analyze({ original, cutout, category, signal });
 }
 

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { PermanentError } from "@pipeline/runtime/errors";
 import sharp from "sharp";
-import { alphaOf, HEIGHT, iou, svg, truthMask as truthOf, WIDTH } from "../src/background/local/fixtures.test-helpers.ts";
-import { computeForegroundMask, FALLBACK_CONFIDENCE, foregroundMatte, LocalBackgroundRemover } from "../src/background/local/index.ts";
+import { alphaOf, HEIGHT, iou, svg, truthMask as truthOf, WIDTH } from "../src/background/fixtures.test-helpers.ts";
+import { computeForegroundMask, FALLBACK_CONFIDENCE, foregroundMatte, LocalBackgroundRemover } from "../src/background/index.ts";
 import { decodeImage } from "../src/image.ts";
 
 // WIDTH x HEIGHT (800 x 600) is larger than the remover's working size, so the mask is upscaled.
@@ -60,7 +60,7 @@ describe("LocalBackgroundRemover", () => {
 
   test.each(cases)(`cuts out a %s on a %s background (%s) with IoU >= ${CLAIMED_IOU}`, async (shape, background, format) => {
     const original = await photo(shape, background, format);
-    const cutout = await remover.remove({ original, originalUrl: "memory://test", signal: signal() });
+    const cutout = await remover.remove({ original, signal: signal() });
 
     const meta = await sharp(cutout).metadata();
     expect(meta.format).toBe("png");
@@ -73,7 +73,7 @@ describe("LocalBackgroundRemover", () => {
   });
 
   test("keeps the item's colours and makes the backdrop transparent", async () => {
-    const cutout = await remover.remove({ original: await photo("circle", "plain", "png"), originalUrl: "", signal: signal() });
+    const cutout = await remover.remove({ original: await photo("circle", "plain", "png"), signal: signal() });
     const { data } = await sharp(cutout).raw().toBuffer({ resolveWithObject: true });
     const centre = (300 * WIDTH + 400) * 4;
     expect([data[centre], data[centre + 1], data[centre + 2], data[centre + 3]]).toEqual([0x90, 0xa8, 0xd0, 255]);
@@ -82,7 +82,7 @@ describe("LocalBackgroundRemover", () => {
 
   test("keeps the central object and drops a small blob in a corner", async () => {
     const body = BACKGROUNDS.plain + `<circle cx="400" cy="300" r="150" fill="#884422"/><rect x="20" y="20" width="30" height="30" fill="#884422"/>`;
-    const cutout = await remover.remove({ original: await sharp(svg(body)).png().toBuffer(), originalUrl: "", signal: signal() });
+    const cutout = await remover.remove({ original: await sharp(svg(body)).png().toBuffer(), signal: signal() });
     const { alpha } = await alphaOf(cutout);
     expect(alpha[300 * WIDTH + 400]).toBe(255);
     expect(alpha[35 * WIDTH + 35]).toBe(0);
@@ -93,7 +93,7 @@ describe("LocalBackgroundRemover", () => {
       BACKGROUNDS.plain +
       `<rect x="200" y="200" width="400" height="200" fill="#222"/>` +
       `<text x="240" y="320" font-family="DejaVu Sans" font-size="60" fill="#f2f2f2">HOLES</text>`;
-    const cutout = await remover.remove({ original: await sharp(svg(body)).png().toBuffer(), originalUrl: "", signal: signal() });
+    const cutout = await remover.remove({ original: await sharp(svg(body)).png().toBuffer(), signal: signal() });
     const { alpha } = await alphaOf(cutout);
     let opaque = 0;
     for (let y = 210; y < 390; y++) for (let x = 210; x < 590; x++) if (alpha[y * WIDTH + x]! >= 128) opaque++;
@@ -105,13 +105,13 @@ describe("LocalBackgroundRemover", () => {
       .jpeg()
       .withMetadata({ orientation: 6 }) // stored landscape, displayed portrait
       .toBuffer();
-    const cutout = await remover.remove({ original, originalUrl: "", signal: signal() });
+    const cutout = await remover.remove({ original, signal: signal() });
     const meta = await sharp(cutout).metadata();
     expect([meta.width, meta.height]).toEqual([HEIGHT, WIDTH]);
   });
 
   test("the backdrop's colour is cleared under full transparency (the PNG compresses better)", async () => {
-    const cutout = await remover.remove({ original: await photo("circle", "gradient", "webp"), originalUrl: "", signal: signal() });
+    const cutout = await remover.remove({ original: await photo("circle", "gradient", "webp"), signal: signal() });
     const { data } = await sharp(cutout).raw().toBuffer({ resolveWithObject: true });
     const corner = (10 * WIDTH + 10) * 4;
     expect([...data.subarray(corner, corner + 4)]).toEqual([0, 0, 0, 0]);
@@ -130,7 +130,7 @@ describe("LocalBackgroundRemover", () => {
       .webp()
       .withMetadata({ orientation: 6 })
       .toBuffer();
-    const cutout = await remover.remove({ original, originalUrl: "", signal: signal() });
+    const cutout = await remover.remove({ original, signal: signal() });
     const meta = await sharp(cutout).metadata();
     expect([meta.width, meta.height]).toEqual([HEIGHT, WIDTH]);
   });
@@ -150,7 +150,7 @@ describe("LocalBackgroundRemover", () => {
 
   test("bytes that are not an image are a PermanentError", async () => {
     const original = new TextEncoder().encode("this is not an image at all");
-    await expect(remover.remove({ original, originalUrl: "", signal: signal() })).rejects.toBeInstanceOf(PermanentError);
+    await expect(remover.remove({ original, signal: signal() })).rejects.toBeInstanceOf(PermanentError);
   });
 
   test("an aborted signal stops it with the signal's reason", async () => {
@@ -158,6 +158,6 @@ describe("LocalBackgroundRemover", () => {
     const reason = new Error("job cancelled");
     controller.abort(reason);
     const original = await photo("circle", "plain", "png");
-    await expect(remover.remove({ original, originalUrl: "", signal: controller.signal })).rejects.toBe(reason);
+    await expect(remover.remove({ original, signal: controller.signal })).rejects.toBe(reason);
   });
 });

@@ -65,7 +65,7 @@ const CONFUSION_COST = 0.25;
 const FORBIDDEN_COST = 100;
 
 /** The shipped catalogue (data/catalogue.json, in the format users write theirs in). */
-const SHIPPED_PATH = new URL("../../../data/catalogue.json", import.meta.url);
+const SHIPPED_PATH = new URL("../../data/catalogue.json", import.meta.url);
 
 let shipped: CatalogueRecord[] | null = null;
 let defaultCatalogue: Catalogue | null = null;

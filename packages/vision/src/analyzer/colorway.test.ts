@@ -6,9 +6,9 @@
  */
 import { describe, expect, test } from "bun:test";
 import sharp from "sharp";
-import { rendered, svg } from "../../background/local/fixtures.test-helpers.ts";
-import { LocalBackgroundRemover } from "../../background/local/index.ts";
-import { decodeImage, type RgbaImage } from "../../image.ts";
+import { rendered, svg } from "../background/fixtures.test-helpers.ts";
+import { LocalBackgroundRemover } from "../background/index.ts";
+import { decodeImage, type RgbaImage } from "../image.ts";
 import { detectColorway } from "./colorway.ts";
 import { srgbToOklab } from "./oklab.ts";
 import { type ColourName, colorwayNames, colourName } from "./palette.ts";
@@ -154,7 +154,7 @@ describe("shading is not a second colour", () => {
       .jpeg({ quality: 80 })
       .toBuffer();
     const remover = new LocalBackgroundRemover();
-    const cutout = await remover.remove({ original, originalUrl: "memory://test", signal: new AbortController().signal });
+    const cutout = await remover.remove({ original, signal: new AbortController().signal });
     const result = detectColorway(await decodeImage(cutout), remover.confidenceOf(cutout));
     expect(result.value).toBe("Black");
     expect(result.confidence).toBeGreaterThan(0.9);

@@ -26,7 +26,7 @@
  * unsure) makes doubtful colours.
  */
 import { type Detection, NO_DETECTION } from "@pipeline/contracts/asset";
-import type { RgbaImage } from "../../image.ts";
+import type { RgbaImage } from "../image.ts";
 import { chroma, hueDegrees, srgbToOklab } from "./oklab.ts";
 import { COLOUR_NAMES, type ColourName, colourName, neutralRank } from "./palette.ts";
 

@@ -10,9 +10,8 @@
  *   being right on the evaluation set (catalogue.ts);
  * - `{value: null, confidence: 0}` when nothing was recognised.
  */
-import { type ExtractedMetadata, finaliseDetection as finalise, type MetadataSource } from "@pipeline/contracts/asset";
-import { decodeImage, type RgbaImage } from "../../image.ts";
-import type { AnalysisInput, MetadataAnalyzer } from "../../providers.ts";
+import { type Category, type ExtractedMetadata, finaliseDetection as finalise, type MetadataSource } from "@pipeline/contracts/asset";
+import { decodeImage, type RgbaImage } from "../image.ts";
 import { type Catalogue, type CatalogueMatch, catalogue, matchCatalogue } from "./catalogue.ts";
 import { detectColorway } from "./colorway.ts";
 import { closeOcr, OCR_MAX_SIDE, readText } from "./ocr.ts";
@@ -20,7 +19,17 @@ import { closeOcr, OCR_MAX_SIDE, readText } from "./ocr.ts";
 /** A model this sure from the cutout is not worth a second OCR pass on the original. */
 const CONFIDENT_MODEL = 0.85;
 
-export class LocalAnalyzer implements MetadataAnalyzer {
+export interface AnalysisInput {
+  original: Uint8Array;
+  /** PNG with alpha from the background remover. */
+  cutout: Uint8Array;
+  /** The remover's confidence in `cutout`, when it gave one: colours read from a doubtful cut-out are doubtful too. */
+  cutoutConfidence?: number;
+  category: Category;
+  signal: AbortSignal;
+}
+
+export class LocalAnalyzer {
   readonly name = "local";
   readonly source: MetadataSource = { analyzer: "local", calibrated: true };
 

@@ -6,7 +6,7 @@
  * pixels), turned dark-on-light by its own surface (per line, not per photo),
  * and binarised with a local (Sauvola) threshold.
  */
-import type { RgbaImage } from "../../image.ts";
+import type { RgbaImage } from "../image.ts";
 import type { TextLine } from "./text-regions.ts";
 
 /** One byte per pixel. */

@@ -21,7 +21,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Page, Worker as TesseractWorker } from "tesseract.js";
 import { createWorker, OEM, PSM } from "tesseract.js";
-import type { RgbaImage } from "../../image.ts";
+import type { RgbaImage } from "../image.ts";
 import { type GreyImage, lineImage, toPgm } from "./line-image.ts";
 import { findTextLines, type TextLine } from "./text-regions.ts";
 

@@ -19,7 +19,7 @@
  * analyzer's images, so small print in a large photo is not shrunk away);
  * geometry is returned in the input image's pixels.
  */
-import type { RgbaImage } from "../../image.ts";
+import type { RgbaImage } from "../image.ts";
 
 export type TextLine = {
   /** Centre of the line's ink, in the input image's pixels. */

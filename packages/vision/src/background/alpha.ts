@@ -1,5 +1,5 @@
 /** The working copy's matte, scaled up into the photo's alpha channel. */
-import type { RgbaImage } from "../../image.ts";
+import type { RgbaImage } from "../image.ts";
 import { normalisedCoordinate } from "./border-model.ts";
 import { type Matte, mattedAlpha } from "./feather.ts";
 import { distanceAt } from "./threshold.ts";

@@ -11,7 +11,7 @@
  * nearest border colour (a 3-D distance transform), so a pixel costs one
  * lookup.
  */
-import type { RgbaImage } from "../../image.ts";
+import type { RgbaImage } from "../image.ts";
 import { type BackgroundModel, modelRow } from "./border-model.ts";
 
 /** Grid cell size in levels, and cells per axis: residuals -128..+127 per channel. */

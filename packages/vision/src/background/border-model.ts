@@ -2,7 +2,7 @@
  * Background model: per channel, a quadric surface c(x, y) fitted robustly to
  * a band along the image border.
  */
-import type { RgbaImage } from "../../image.ts";
+import type { RgbaImage } from "../image.ts";
 
 /** Basis terms of the surface: 1, x, y, x², y², xy (x, y in -1..1). A plain backdrop, a linear gradient and a mild vignette all fit. */
 const TERMS = 6;

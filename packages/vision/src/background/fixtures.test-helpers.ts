@@ -1,6 +1,6 @@
 /** Generated photos for the local remover's and colorway's tests: SVG rendered by sharp, scored against the shape itself. */
 import sharp, { type OutputInfo } from "sharp";
-import type { RgbaImage } from "../../image.ts";
+import type { RgbaImage } from "../image.ts";
 
 export const WIDTH = 800;
 export const HEIGHT = 600;

@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import sharp from "sharp";
-import { decodeImage } from "../../image.ts";
+import { decodeImage } from "../image.ts";
 import { alphaOf, HEIGHT, iou, svg, truthMask, WIDTH, withNoise } from "./fixtures.test-helpers.ts";
 import { FALLBACK_CONFIDENCE, foregroundMatte, LocalBackgroundRemover, UNSURE } from "./index.ts";
 
@@ -55,7 +55,7 @@ const BUSY_BACKDROPS = {
 const remover = new LocalBackgroundRemover();
 
 async function cutOut(original: Buffer): Promise<{ alpha: Uint8Array; confidence: number | undefined; png: Uint8Array }> {
-  const png = await remover.remove({ original, originalUrl: "memory://test", signal: new AbortController().signal });
+  const png = await remover.remove({ original, signal: new AbortController().signal });
   return { alpha: (await alphaOf(png)).alpha, confidence: remover.confidenceOf(png), png };
 }
 

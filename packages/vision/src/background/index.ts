@@ -22,8 +22,7 @@
  * When no object is found the cut-out is the photo faded out towards its
  * edges (items are centred), with a low confidence.
  */
-import { decodeImage, encodePng, type RgbaImage } from "../../image.ts";
-import type { BackgroundRemovalInput, BackgroundRemover } from "../../providers.ts";
+import { decodeImage, encodePng, type RgbaImage } from "../image.ts";
 import { applyMatte } from "./alpha.ts";
 import { backdropColours, markOffBackdrop } from "./backdrop-colours.ts";
 import { type BackgroundModel, fitBackgroundModel } from "./border-model.ts";
@@ -48,12 +47,12 @@ const FALLBACK_SOLID_RADIUS = 0.7;
 /** A cut-out and how sure the remover is of it (0..1; below UNSURE it is a guess). */
 export type Cutout = { image: RgbaImage; confidence: number };
 
-export class LocalBackgroundRemover implements BackgroundRemover {
+export class LocalBackgroundRemover {
   readonly name = "local";
   /** Each returned PNG's confidence, for as long as the caller holds the bytes. */
   private readonly confidences = new WeakMap<Uint8Array, number>();
 
-  async remove({ original, signal }: BackgroundRemovalInput): Promise<Uint8Array> {
+  async remove({ original, signal }: { original: Uint8Array; signal: AbortSignal }): Promise<Uint8Array> {
     signal.throwIfAborted();
     const full = await decodeImage(original);
     signal.throwIfAborted();

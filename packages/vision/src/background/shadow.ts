@@ -18,8 +18,8 @@
  * the backdrop gets there through the item's own contact shadow; a coloured
  * item's shadow meets no outline and goes to the backdrop whole.
  */
-import { linearToOklab, SRGB_TO_LINEAR } from "../../analyzer/local/oklab.ts";
-import type { RgbaImage } from "../../image.ts";
+import { linearToOklab, SRGB_TO_LINEAR } from "../analyzer/oklab.ts";
+import type { RgbaImage } from "../image.ts";
 import { type BackgroundModel, modelRow } from "./border-model.ts";
 
 /** A shadow keeps at least this share of the backdrop's OKLab lightness (~10 % of its light); darker is an item. */

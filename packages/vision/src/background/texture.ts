@@ -6,7 +6,7 @@
  * smallest scale at which the border is busy everywhere (a window narrower
  * than a checkerboard's squares finds flat patches in the backdrop itself).
  */
-import type { RgbaImage } from "../../image.ts";
+import type { RgbaImage } from "../image.ts";
 
 /** Window radii tried, smallest first. */
 const RADII = [2, 4, 8] as const;

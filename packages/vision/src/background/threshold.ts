@@ -1,5 +1,5 @@
 /** Per-pixel distance to the backdrop model, and the object/backdrop split on it. */
-import type { RgbaImage } from "../../image.ts";
+import type { RgbaImage } from "../image.ts";
 import { modelRow } from "./border-model.ts";
 
 /** Euclidean RGB distance of every pixel to the backdrop surface. */

@@ -1,5 +1,5 @@
 /** The downscaled copy of the photo the mask is computed on. */
-import type { RgbaImage } from "../../image.ts";
+import type { RgbaImage } from "../image.ts";
 
 /** `image` is the photo shrunk by `factor` (an integer: one working pixel per factor x factor block). */
 export type WorkingCopy = { image: RgbaImage; factor: number };

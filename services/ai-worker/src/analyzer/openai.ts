@@ -28,9 +28,9 @@ import {
   NO_DETECTION,
 } from "@pipeline/contracts/asset";
 import { PermanentError, TransientError } from "@pipeline/runtime/errors";
+import { flattenOnWhite, pixelsEncodedAs } from "@pipeline/vision";
 import sharp from "sharp";
 import { z } from "zod";
-import { flattenOnWhite, pixelsEncodedAs } from "../image.ts";
 import type { AnalysisInput, MetadataAnalyzer } from "../providers.ts";
 import { type CalibratedAttribute, type CalibrationMap, calibrate } from "./calibration.ts";
 import { errorDetail, errorForResponse, PROVIDER, refusesFormat } from "./openai/errors.ts";
