@@ -10,7 +10,7 @@
  * of every category with brand and model printed on the item, and items with
  * no text, in varied fonts, text polarity, size, rotation, blur, JPEG
  * quality, backdrops and contact shadows (bench/accuracy/render.ts). Each
- * image goes through the same LocalBackgroundRemover and LocalAnalyzer the
+ * image goes through the same removeBackground and analyzeImage the
  * ai-worker runs, in this process, one at a time, and is scored
  * (bench/accuracy/score.ts). `--code` measures another copy of the vision
  * package (an older checkout's packages/vision, say) on the same set;
@@ -38,11 +38,11 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import type { Category } from "@pipeline/contracts/asset";
+import { shippedRecords } from "@pipeline/vision";
 import sharp from "sharp";
-import { shippedRecords } from "../packages/vision/src/analyzer/catalogue.ts";
 import { buildCalibrationMap, type Claim } from "../services/ai-worker/src/analyzer/calibration.ts";
 import { OpenAiAnalyzer, openAiConfigSchema } from "../services/ai-worker/src/analyzer/openai.ts";
-import type { MetadataAnalyzer } from "../services/ai-worker/src/providers.ts";
 import { Random } from "./accuracy/random.ts";
 import { type Rendered, renderScene } from "./accuracy/render.ts";
 import { accuracyMarkdown, type RunRecord } from "./accuracy/report.ts";
@@ -73,10 +73,8 @@ const { values: args } = parseArgs({
 const settings = { seed: Number(args.seed), withText: Number(args["with-text"]), withoutText: Number(args["without-text"]) };
 const codeDir = resolve(ROOT, args.code);
 
-type AnalyzerModule = typeof import("../packages/vision/src/analyzer/index.ts");
-type RemoverModule = typeof import("../packages/vision/src/background/index.ts");
-const { LocalAnalyzer } = (await import(join(codeDir, "src/analyzer/index.ts"))) as AnalyzerModule;
-const { LocalBackgroundRemover } = (await import(join(codeDir, "src/background/index.ts"))) as RemoverModule;
+/** The measured copy's public API (its src/index.ts). */
+const { analyzeImage, closeOcr, removeBackground } = (await import(join(codeDir, "src/index.ts"))) as typeof import("@pipeline/vision");
 
 /** The shipped catalogue's items, as printed on the generated items. */
 function catalogueItems(): Item[] {
@@ -104,12 +102,13 @@ async function alphaOf(png: Uint8Array): Promise<Uint8Array> {
 async function main(): Promise<void> {
   const scenes = drawScenes(new Random(settings.seed), catalogueItems(), settings);
   const only = args.only === undefined ? null : new Set(args.only.split(",").map(Number));
-  const remover = new LocalBackgroundRemover();
   if (args.analyzer !== "local" && args.analyzer !== "openai") throw new Error(`--analyzer must be local or openai, not ${args.analyzer}`);
   const hosted = args.analyzer === "openai" ? openAiConfigSchema.parse(process.env) : null;
   // No calibration map: the model's own confidences are what is measured.
-  const analyzer: MetadataAnalyzer = hosted ? new OpenAiAnalyzer(hosted) : new LocalAnalyzer();
+  const openai = hosted ? new OpenAiAnalyzer(hosted) : null;
   const signal = new AbortController().signal;
+  const analyze = (input: { original: Uint8Array; cutout: Uint8Array; category: Category }) =>
+    openai ? openai.analyze({ ...input, signal }) : analyzeImage(input);
   if (args["save-images"]) mkdirSync(args["save-images"], { recursive: true });
 
   const digest = createHash("sha256");
@@ -121,8 +120,8 @@ async function main(): Promise<void> {
     digest.update(JSON.stringify(scene)).update(rendered.jpeg);
     if (args["save-images"]) writeFileSync(join(args["save-images"], `${scene.id}.jpg`), rendered.jpeg);
     const run = async () => {
-      const cutout = await remover.remove({ original: rendered.jpeg, signal });
-      const predicted = await analyzer.analyze({ original: rendered.jpeg, cutout, category: scene.category, signal });
+      const { png: cutout } = await removeBackground(rendered.jpeg);
+      const predicted = await analyze({ original: rendered.jpeg, cutout, category: scene.category });
       return { cutout, predicted };
     };
     // The first image once untimed: the OCR worker starts lazily.
@@ -144,7 +143,7 @@ async function main(): Promise<void> {
         `  ${JSON.stringify(scene.lines)} -> ${predicted.brand.value ?? "∅"} / ${predicted.model.value ?? "∅"} (${predicted.model.confidence}) / ${predicted.colorway.value ?? "∅"}`,
     );
   }
-  await analyzer.close?.();
+  await closeOcr();
 
   const record: RunRecord = {
     label: args.label,

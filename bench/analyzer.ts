@@ -7,12 +7,9 @@
  * A first, cold iteration (tesseract worker start, JIT warm-up) is timed on
  * its own and left out of the per-stage figures.
  */
+import { analyzeImage, closeOcr, removeBackground } from "@pipeline/vision";
 import sharp from "sharp";
-import { matchCatalogue } from "../packages/vision/src/analyzer/catalogue.ts";
-import { detectColorway } from "../packages/vision/src/analyzer/colorway.ts";
-import { closeOcr, readText } from "../packages/vision/src/analyzer/ocr.ts";
-import { cutOutForeground } from "../packages/vision/src/background/index.ts";
-import { decodeImage, encodePng } from "../packages/vision/src/image.ts";
+import { printStages, recordingTimer, type Samples, wallMs } from "./lib/stages.ts";
 
 const iterations = Math.max(1, Number(process.argv[2] ?? 10) || 10);
 
@@ -30,59 +27,36 @@ async function samplePhoto(): Promise<Uint8Array> {
   return new Uint8Array(await sharp(Buffer.from(svg)).jpeg({ quality: 85 }).toBuffer());
 }
 
-const STAGES = ["decode", "background removal", "encode PNG", "decode cutout", "colorway", "OCR", "catalogue match", "total"] as const;
-type Stage = (typeof STAGES)[number];
-
-async function timed<T>(samples: Map<Stage, number[]>, stage: Stage, run: () => Promise<T> | T): Promise<T> {
-  const start = performance.now();
-  const result = await run();
-  samples.get(stage)!.push(performance.now() - start);
-  return result;
-}
-
-function percentile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
-}
+const TOTAL = "total";
 
 async function main(): Promise<void> {
   const original = await samplePhoto();
-  const signal = new AbortController().signal;
 
-  const runOnce = async (samples: Map<Stage, number[]>): Promise<string> => {
-    const begin = performance.now();
-    const full = await timed(samples, "decode", () => decodeImage(original));
-    const cutout = await timed(samples, "background removal", () => cutOutForeground(full, signal));
-    const png = await timed(samples, "encode PNG", () => encodePng(cutout));
-    const item = await timed(samples, "decode cutout", () => decodeImage(png));
-    const colorway = await timed(samples, "colorway", () => detectColorway(item));
-    const lines = await timed(samples, "OCR", () => readText(item, signal));
-    const match = await timed(samples, "catalogue match", () => matchCatalogue(lines, "camera"));
-    samples.get("total")!.push(performance.now() - begin);
+  /** One asset: its cut-out, then its metadata, each step timed by the library's own StageTimer. */
+  const runOnce = async (samples: Samples): Promise<string> => {
+    const time = recordingTimer(samples, wallMs);
+    const result = await time(TOTAL, async () => {
+      const cutout = await removeBackground(original, { time });
+      return analyzeImage({ original, cutout: cutout.png, category: "camera" }, { time });
+    });
     const show = (d: { value: string | null; confidence: number }) => `${d.value} (${d.confidence.toFixed(2)})`;
-    return `brand=${show(match.brand)}, model=${show(match.model)}, colorway=${show(colorway)}`;
+    return `brand=${show(result.brand)}, model=${show(result.model)}, colorway=${show(result.colorway)}`;
   };
 
-  const cold = new Map<Stage, number[]>(STAGES.map((stage) => [stage, []]));
+  const cold: Samples = new Map();
   await runOnce(cold);
-  const samples = new Map<Stage, number[]>(STAGES.map((stage) => [stage, []]));
+  const samples: Samples = new Map();
   let summary = "";
   for (let i = 0; i < iterations; i++) summary = await runOnce(samples);
   await closeOcr();
 
-  const coldTotal = cold.get("total")![0]!;
+  const coldTotal = cold.get(TOTAL)![0]!;
   const coldOcr = cold.get("OCR")![0]!;
   console.log(
     `local pipeline, 1024x768 JPEG, ${iterations} iterations after a cold one (${coldTotal.toFixed(0)} ms, of which OCR incl. worker start ${coldOcr.toFixed(0)} ms)`,
   );
   console.log(`result: ${summary}`);
-  console.log(`${"stage".padEnd(20)}${"mean".padStart(9)}${"p50".padStart(9)}${"p95".padStart(9)}  (ms)`);
-  for (const stage of STAGES) {
-    const values = samples.get(stage)!;
-    const sorted = [...values].sort((a, b) => a - b);
-    const mean = values.reduce((sum, v) => sum + v, 0) / values.length;
-    const row = [mean, percentile(sorted, 0.5), percentile(sorted, 0.95)].map((v) => v.toFixed(1).padStart(9)).join("");
-    console.log(`${stage.padEnd(20)}${row}`);
-  }
+  printStages(samples, { unit: "ms", digits: 1 });
 }
 
 await main();

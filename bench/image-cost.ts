@@ -8,23 +8,17 @@
  * CPU time, not wall time: the machine is shared, so wall time is noisy.
  * process.cpuUsage() counts every thread of the process, sharp's included.
  */
+import { removeBackground } from "@pipeline/vision";
 import sharp from "sharp";
-import { applyMatte } from "../packages/vision/src/background/alpha.ts";
-import { fitBackgroundModel } from "../packages/vision/src/background/border-model.ts";
-import { fillHoles, mainComponent } from "../packages/vision/src/background/components.ts";
-import { softEdge } from "../packages/vision/src/background/feather.ts";
-import { LocalBackgroundRemover, WORK_SIDE } from "../packages/vision/src/background/index.ts";
-import { closeGapsAndRemoveSpecks, closingRadius } from "../packages/vision/src/background/morphology.ts";
-import { distanceToModel, thresholdMask } from "../packages/vision/src/background/threshold.ts";
-import { workingCopy } from "../packages/vision/src/background/working-copy.ts";
-import { decodeImage, encodePng } from "../packages/vision/src/image.ts";
 import { imageForAnalysis } from "../services/ai-worker/src/analyzer/openai.ts";
+import { cpuMs, printStages, recordingTimer, type Samples } from "./lib/stages.ts";
 
 const WIDTH = 600;
 const HEIGHT = 400;
 const WARM_UP = 30;
 /** What decoding through sharp alone costs, for comparison; not part of the pipeline's sum. */
 const REFERENCE_DECODE = "(reference: decode with sharp)";
+const END_TO_END = "end to end (remove + analyzer image)";
 const iterations = Math.max(1, Number(process.argv[2] ?? 200) || 200);
 
 /** Deterministic noise (the same photo every run): a small LCG, near-Gaussian by summing three uniforms. */
@@ -59,85 +53,39 @@ async function samplePhoto(): Promise<Uint8Array> {
   return new Uint8Array(webp);
 }
 
-type Samples = Map<string, number[]>;
-
-/** Runs one stage and records the process CPU (user + system, all threads) it took, in ms. */
-async function cpuTimed<T>(samples: Samples, stage: string, run: () => Promise<T> | T): Promise<T> {
-  const start = process.cpuUsage();
-  const result = await run();
-  const used = process.cpuUsage(start);
-  const list = samples.get(stage) ?? [];
-  list.push((used.user + used.system) / 1000);
-  samples.set(stage, list);
-  return result;
-}
-
-/** The remover's and analyzer's steps one by one, in the order the worker runs them (see background/local/index.ts). */
+/** The remover's steps as it runs them (its own StageTimer names them), then the OpenAI analyzer's image. */
 async function stagesOnce(original: Uint8Array, samples: Samples): Promise<number> {
-  await cpuTimed(samples, REFERENCE_DECODE, () => sharp(original).autoOrient().ensureAlpha().raw().toBuffer());
-  const full = await cpuTimed(samples, "decode", () => decodeImage(original));
-  const work = await cpuTimed(samples, "working copy", () => workingCopy(full, WORK_SIDE));
-  const { width, height } = work.image;
-  const model = await cpuTimed(samples, "border model", () => fitBackgroundModel(work.image));
-  const distance = await cpuTimed(samples, "distance to model", () => distanceToModel(work.image, model.coefficients));
-  const binary = await cpuTimed(samples, "threshold", () => thresholdMask(distance, model.threshold));
-  const cleaned = await cpuTimed(samples, "close gaps + remove specks", () => closeGapsAndRemoveSpecks(binary, width, height, closingRadius(width, height)));
-  const main = await cpuTimed(samples, "main component + fill holes", () => {
-    const component = mainComponent(cleaned, width, height);
-    if (component === null) throw new Error("the sample photo should have an object");
-    fillHoles(component, width, height);
-    return component;
-  });
-  const matte = await cpuTimed(samples, "feather edge", () => softEdge(main, distance, model, width, height));
-  await cpuTimed(samples, "scale matte into alpha", () => applyMatte(full, matte, work.factor));
-  const png = await cpuTimed(samples, "encode PNG", () => encodePng(full));
-  const jpeg = await cpuTimed(samples, "analyzer: flatten + JPEG", () => imageForAnalysis(png));
-  await cpuTimed(samples, "analyzer: base64", () => Buffer.from(jpeg).toString("base64"));
+  const time = recordingTimer(samples, cpuMs);
+  await time(REFERENCE_DECODE, () => sharp(original).autoOrient().ensureAlpha().raw().toBuffer());
+  const { png } = await removeBackground(original, { time });
+  const jpeg = await time("analyzer: flatten + JPEG", () => imageForAnalysis(png));
+  time("analyzer: base64", () => Buffer.from(jpeg).toString("base64"));
   return png.length;
 }
 
-/** The same work through the public entry points, as the worker calls them. */
-async function endToEndOnce(original: Uint8Array, samples: Samples, remover: LocalBackgroundRemover): Promise<void> {
-  const signal = new AbortController().signal;
-  await cpuTimed(samples, "end to end (remove + analyzer image)", async () => {
-    const cutout = await remover.remove({ original, signal });
-    return Buffer.from(await imageForAnalysis(cutout)).toString("base64");
+/** The same work untimed inside, as the worker calls it. */
+async function endToEndOnce(original: Uint8Array, samples: Samples): Promise<void> {
+  await recordingTimer(samples, cpuMs)(END_TO_END, async () => {
+    const { png } = await removeBackground(original);
+    return Buffer.from(await imageForAnalysis(png)).toString("base64");
   });
-}
-
-function percentile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
-}
-
-function printTable(samples: Samples): void {
-  console.log(`${"stage".padEnd(38)}${"mean".padStart(8)}${"p50".padStart(8)}${"p95".padStart(8)}  (CPU ms)`);
-  let sumOfMeans = 0;
-  for (const [stage, values] of samples) {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mean = values.reduce((sum, v) => sum + v, 0) / values.length;
-    if (!stage.startsWith("end to end") && stage !== REFERENCE_DECODE) sumOfMeans += mean;
-    const row = [mean, percentile(sorted, 0.5), percentile(sorted, 0.95)].map((v) => v.toFixed(2).padStart(8)).join("");
-    console.log(`${stage.padEnd(38)}${row}`);
-  }
-  console.log(`${"sum of stage means".padEnd(38)}${sumOfMeans.toFixed(2).padStart(8)}`);
 }
 
 async function main(): Promise<void> {
   const original = await samplePhoto();
-  const remover = new LocalBackgroundRemover();
   for (let i = 0; i < WARM_UP; i++) {
     await stagesOnce(original, new Map());
-    await endToEndOnce(original, new Map(), remover);
+    await endToEndOnce(original, new Map());
   }
   const samples: Samples = new Map();
   let pngBytes = 0;
   for (let i = 0; i < iterations; i++) {
     pngBytes = await stagesOnce(original, samples);
-    await endToEndOnce(original, samples, remover);
+    await endToEndOnce(original, samples);
   }
   console.log(`image work per asset: ${WIDTH}x${HEIGHT} WebP (${original.length} B), ${iterations} iterations after ${WARM_UP} warm-up runs`);
   console.log(`sharp concurrency ${sharp.concurrency()}, cut-out PNG ${pngBytes} B`);
-  printTable(samples);
+  printStages(samples, { unit: "CPU ms", digits: 2, summed: (stage) => stage !== END_TO_END && stage !== REFERENCE_DECODE });
 }
 
 await main();

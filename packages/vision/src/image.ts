@@ -1,15 +1,19 @@
-/** Raw-pixel helpers over sharp (and Bun's own codecs), shared by the local background remover and the analyzers. */
+/** Raw-pixel helpers over sharp (and Bun's own codecs), shared by the background remover and the analyzer. */
 
-import { PermanentError } from "@pipeline/runtime/errors";
 import sharp from "sharp";
 
 /** Decoded pixels, 4 bytes (R, G, B, A) per pixel, row-major. */
 export type RgbaImage = { width: number; height: number; data: Uint8Array };
 
+/** Bytes that are not a JPEG, PNG or WebP image: trying again cannot help. */
+export class UnreadableImageError extends Error {
+  override name = "UnreadableImageError";
+}
+
 /**
  * Decodes JPEG/PNG/WebP bytes to RGBA, upright (EXIF orientation applied) and,
  * with `maxSide`, shrunk to fit it (never enlarged). Bytes that do not decode
- * are a PermanentError: retrying the job cannot fix them.
+ * are an UnreadableImageError.
  */
 export async function decodeImage(bytes: Uint8Array, maxSide?: number): Promise<RgbaImage> {
   if (maxSide === undefined) {
@@ -28,9 +32,7 @@ async function decodeWithSharp(bytes: Uint8Array, maxSide?: number): Promise<Rgb
     const { data, info } = await pipeline.ensureAlpha().raw().toBuffer({ resolveWithObject: true });
     return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
   } catch (error) {
-    throw new PermanentError(`image does not decode: ${error instanceof Error ? error.message : String(error)}`, {
-      cause: error,
-    });
+    throw new UnreadableImageError(`image does not decode: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
 }
 
@@ -129,13 +131,6 @@ function unfilteredRows(scanlines: Uint8Array, width: number, height: number): R
 // Encoding
 
 /**
- * The pixels each PNG from `encodePng` was made from, so a later stage in the
- * same job (the OpenAI analyzer's JPEG) need not decode the PNG again. Weak:
- * the pixels go when the PNG bytes do.
- */
-const sourcePixels = new WeakMap<Uint8Array, RgbaImage>();
-
-/**
  * Encodes RGBA pixels as a PNG (alpha kept). Level 1 without adaptive filters:
  * on a cut-out (backdrop transparent and zeroed) it is about 3x cheaper than
  * the default level 6 for a file about 1.5x as large.
@@ -144,32 +139,5 @@ export async function encodePng(img: RgbaImage): Promise<Uint8Array> {
   const png = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 4 } })
     .png({ compressionLevel: 1, adaptiveFiltering: false })
     .toBuffer();
-  const bytes = new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
-  sourcePixels.set(bytes, img);
-  return bytes;
-}
-
-/** The pixels `bytes` were encoded from by `encodePng` in this process, if they are still at hand. Do not modify them. */
-export function pixelsEncodedAs(bytes: Uint8Array): RgbaImage | undefined {
-  return sourcePixels.get(bytes);
-}
-
-/** RGB (3 bytes per pixel) of `img` composited over white, as a viewer without alpha would show it. */
-export function flattenOnWhite(img: RgbaImage): Uint8Array {
-  const { data } = img;
-  const out = new Uint8Array(img.width * img.height * 3);
-  for (let p = 0, o = 0; p < data.length; p += 4, o += 3) {
-    const alpha = data[p + 3]!;
-    if (alpha === 255) {
-      out[o] = data[p]!;
-      out[o + 1] = data[p + 1]!;
-      out[o + 2] = data[p + 2]!;
-    } else {
-      const white = 255 * (255 - alpha) + 127; // + 127 rounds the division below
-      out[o] = (data[p]! * alpha + white) / 255;
-      out[o + 1] = (data[p + 1]! * alpha + white) / 255;
-      out[o + 2] = (data[p + 2]! * alpha + white) / 255;
-    }
-  }
-  return out;
+  return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
 }

@@ -3,9 +3,8 @@ import type { Category, ExtractedMetadata } from "@pipeline/contracts/asset";
 import sharp from "sharp";
 import { catalogue, matchCatalogue, shippedRecords } from "../src/analyzer/catalogue.ts";
 import { detectColorway } from "../src/analyzer/colorway.ts";
-import { LocalAnalyzer } from "../src/analyzer/index.ts";
 import type { OcrLine } from "../src/analyzer/ocr.ts";
-import { LocalBackgroundRemover } from "../src/background/index.ts";
+import { analyzeImage, closeOcr, removeBackground } from "../src/index.ts";
 
 function svg(width: number, height: number, body: string): Buffer {
   return Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${body}</svg>`);
@@ -85,14 +84,10 @@ async function noisePng(width: number, height: number, seed = 0x9e3779b9): Promi
 /** OCR on 2 cores: starting the worker alone takes a second or more; leave room. */
 const OCR_TIMEOUT = 30_000;
 
-const remover = new LocalBackgroundRemover();
-const analyzer = new LocalAnalyzer();
-
 /** The whole local pipeline: cut out, then analyze. */
 async function analyze(original: Uint8Array, category: Category): Promise<ExtractedMetadata> {
-  const signal = new AbortController().signal;
-  const cutout = await remover.remove({ original, signal });
-  return analyzer.analyze({ original, cutout, category, signal });
+  const cutout = await removeBackground(original);
+  return analyzeImage({ original, cutout: cutout.png, category });
 }
 
 function expectConfidence(value: number): void {
@@ -100,7 +95,7 @@ function expectConfidence(value: number): void {
   expect(value).toBeLessThanOrEqual(1);
 }
 
-describe("LocalAnalyzer on generated photos", () => {
+describe("analyzeImage on generated photos", () => {
   let clearCamera: ExtractedMetadata;
 
   beforeAll(async () => {
@@ -109,7 +104,7 @@ describe("LocalAnalyzer on generated photos", () => {
   }, OCR_TIMEOUT);
 
   afterAll(async () => {
-    await analyzer.close();
+    await closeOcr();
   });
 
   test("reads brand and model printed on a camera", () => {

@@ -1,9 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { PermanentError } from "@pipeline/runtime/errors";
 import sharp from "sharp";
 import { alphaOf, HEIGHT, iou, svg, truthMask as truthOf, WIDTH } from "../src/background/fixtures.test-helpers.ts";
-import { computeForegroundMask, FALLBACK_CONFIDENCE, foregroundMatte, LocalBackgroundRemover } from "../src/background/index.ts";
-import { decodeImage } from "../src/image.ts";
+import { decodeImage, FALLBACK_CONFIDENCE, removeBackground, UnreadableImageError } from "../src/index.ts";
 
 // WIDTH x HEIGHT (800 x 600) is larger than the remover's working size, so the mask is upscaled.
 
@@ -49,10 +47,10 @@ function truthMask(shape: keyof typeof SHAPES): Promise<Uint8Array> {
 /** What docs/providers.md claims for these shapes. */
 const CLAIMED_IOU = 0.99;
 
-const remover = new LocalBackgroundRemover();
-const signal = () => new AbortController().signal;
+/** The cut-out's PNG alone. */
+const cutOut = async (original: Uint8Array) => (await removeBackground(original)).png;
 
-describe("LocalBackgroundRemover", () => {
+describe("removeBackground", () => {
   const cases: [keyof typeof SHAPES, keyof typeof BACKGROUNDS, Format][] = [];
   for (const shape of Object.keys(SHAPES) as (keyof typeof SHAPES)[]) {
     cases.push([shape, "plain", "png"], [shape, "gradient", "png"], [shape, "gradient", "jpeg"], [shape, "gradient", "webp"]);
@@ -60,7 +58,7 @@ describe("LocalBackgroundRemover", () => {
 
   test.each(cases)(`cuts out a %s on a %s background (%s) with IoU >= ${CLAIMED_IOU}`, async (shape, background, format) => {
     const original = await photo(shape, background, format);
-    const cutout = await remover.remove({ original, signal: signal() });
+    const cutout = await cutOut(original);
 
     const meta = await sharp(cutout).metadata();
     expect(meta.format).toBe("png");
@@ -73,7 +71,7 @@ describe("LocalBackgroundRemover", () => {
   });
 
   test("keeps the item's colours and makes the backdrop transparent", async () => {
-    const cutout = await remover.remove({ original: await photo("circle", "plain", "png"), signal: signal() });
+    const cutout = await cutOut(await photo("circle", "plain", "png"));
     const { data } = await sharp(cutout).raw().toBuffer({ resolveWithObject: true });
     const centre = (300 * WIDTH + 400) * 4;
     expect([data[centre], data[centre + 1], data[centre + 2], data[centre + 3]]).toEqual([0x90, 0xa8, 0xd0, 255]);
@@ -82,7 +80,7 @@ describe("LocalBackgroundRemover", () => {
 
   test("keeps the central object and drops a small blob in a corner", async () => {
     const body = BACKGROUNDS.plain + `<circle cx="400" cy="300" r="150" fill="#884422"/><rect x="20" y="20" width="30" height="30" fill="#884422"/>`;
-    const cutout = await remover.remove({ original: await sharp(svg(body)).png().toBuffer(), signal: signal() });
+    const cutout = await cutOut(await sharp(svg(body)).png().toBuffer());
     const { alpha } = await alphaOf(cutout);
     expect(alpha[300 * WIDTH + 400]).toBe(255);
     expect(alpha[35 * WIDTH + 35]).toBe(0);
@@ -93,7 +91,7 @@ describe("LocalBackgroundRemover", () => {
       BACKGROUNDS.plain +
       `<rect x="200" y="200" width="400" height="200" fill="#222"/>` +
       `<text x="240" y="320" font-family="DejaVu Sans" font-size="60" fill="#f2f2f2">HOLES</text>`;
-    const cutout = await remover.remove({ original: await sharp(svg(body)).png().toBuffer(), signal: signal() });
+    const cutout = await cutOut(await sharp(svg(body)).png().toBuffer());
     const { alpha } = await alphaOf(cutout);
     let opaque = 0;
     for (let y = 210; y < 390; y++) for (let x = 210; x < 590; x++) if (alpha[y * WIDTH + x]! >= 128) opaque++;
@@ -105,13 +103,13 @@ describe("LocalBackgroundRemover", () => {
       .jpeg()
       .withMetadata({ orientation: 6 }) // stored landscape, displayed portrait
       .toBuffer();
-    const cutout = await remover.remove({ original, signal: signal() });
+    const cutout = await cutOut(original);
     const meta = await sharp(cutout).metadata();
     expect([meta.width, meta.height]).toEqual([HEIGHT, WIDTH]);
   });
 
   test("the backdrop's colour is cleared under full transparency (the PNG compresses better)", async () => {
-    const cutout = await remover.remove({ original: await photo("circle", "gradient", "webp"), signal: signal() });
+    const cutout = await cutOut(await photo("circle", "gradient", "webp"));
     const { data } = await sharp(cutout).raw().toBuffer({ resolveWithObject: true });
     const corner = (10 * WIDTH + 10) * 4;
     expect([...data.subarray(corner, corner + 4)]).toEqual([0, 0, 0, 0]);
@@ -130,27 +128,27 @@ describe("LocalBackgroundRemover", () => {
       .webp()
       .withMetadata({ orientation: 6 })
       .toBuffer();
-    const cutout = await remover.remove({ original, signal: signal() });
+    const cutout = await cutOut(original);
     const meta = await sharp(cutout).metadata();
     expect([meta.width, meta.height]).toEqual([HEIGHT, WIDTH]);
   });
 
   test("a plain image with no object is kept, faded out towards its edges, rather than erased; its confidence says so", async () => {
-    const img = await decodeImage(
+    const { png, confidence } = await removeBackground(
       await sharp(svg(BACKGROUNDS.gradient, 200, 150))
         .png()
         .toBuffer(),
     );
-    const mask = computeForegroundMask(img);
-    expect(mask.length).toBe(200 * 150);
-    expect(mask[75 * 200 + 100]).toBe(255);
-    expect(mask[0]).toBe(0);
-    expect(foregroundMatte(img).confidence).toBe(FALLBACK_CONFIDENCE);
+    const { alpha } = await alphaOf(png);
+    expect(alpha.length).toBe(200 * 150);
+    expect(alpha[75 * 200 + 100]).toBe(255);
+    expect(alpha[0]).toBe(0);
+    expect(confidence).toBe(FALLBACK_CONFIDENCE);
   });
 
-  test("bytes that are not an image are a PermanentError", async () => {
+  test("bytes that are not an image are an UnreadableImageError", async () => {
     const original = new TextEncoder().encode("this is not an image at all");
-    await expect(remover.remove({ original, signal: signal() })).rejects.toBeInstanceOf(PermanentError);
+    await expect(cutOut(original)).rejects.toBeInstanceOf(UnreadableImageError);
   });
 
   test("an aborted signal stops it with the signal's reason", async () => {
@@ -158,6 +156,6 @@ describe("LocalBackgroundRemover", () => {
     const reason = new Error("job cancelled");
     controller.abort(reason);
     const original = await photo("circle", "plain", "png");
-    await expect(remover.remove({ original, signal: controller.signal })).rejects.toBe(reason);
+    await expect(removeBackground(original, { signal: controller.signal })).rejects.toBe(reason);
   });
 });

@@ -1,13 +1,15 @@
 import { describe, expect, test } from "bun:test";
 import { PermanentError, TransientError } from "@pipeline/runtime/errors";
+import { UnreadableImageError } from "@pipeline/vision";
 import { UnrecoverableError } from "bullmq";
 import { z } from "zod";
 import { AttemptTimeoutError, failureReason, isPermanent, type Stage } from "./failures.ts";
 
 describe("isPermanent", () => {
-  test("PermanentError, UnrecoverableError and a zod error are permanent", () => {
+  test("PermanentError, an image that does not decode, UnrecoverableError and a zod error are permanent", () => {
     const zodError = z.object({ a: z.string() }).safeParse({}).error;
     expect(isPermanent(new PermanentError("openai answered 400"))).toBe(true);
+    expect(isPermanent(new UnreadableImageError("image does not decode"))).toBe(true);
     expect(isPermanent(new UnrecoverableError("no"))).toBe(true);
     expect(isPermanent(zodError)).toBe(true);
   });

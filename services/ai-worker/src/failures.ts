@@ -1,5 +1,6 @@
 /** Which errors are worth a retry, and how a terminal failure is explained to the user. */
 import { PermanentError, RetryLaterError } from "@pipeline/runtime/errors";
+import { UnreadableImageError } from "@pipeline/vision";
 import { UnrecoverableError } from "bullmq";
 import { ZodError } from "zod";
 
@@ -25,7 +26,7 @@ export class AttemptTimeoutError extends Error {
 }
 
 export function isPermanent(error: unknown): boolean {
-  return error instanceof PermanentError || error instanceof UnrecoverableError || error instanceof ZodError;
+  return error instanceof PermanentError || error instanceof UnreadableImageError || error instanceof UnrecoverableError || error instanceof ZodError;
 }
 
 /** The reason stored in `aiMetadata.error` and sent in the failure event. */

@@ -1,10 +1,12 @@
 /** Picks each stage's provider from configuration (BACKGROUND_REMOVAL, ANALYZER). */
 import { ConfigError } from "@pipeline/runtime/config";
 import { CloudinaryStorage, type ImageStorage } from "@pipeline/storage";
-import { CatalogueFileError, LocalAnalyzer, LocalBackgroundRemover, loadCatalogue } from "@pipeline/vision";
+import { CatalogueFileError, loadCatalogue } from "@pipeline/vision";
 import { CalibrationFileError, loadCalibrationMap } from "./analyzer/calibration.ts";
+import { LocalAnalyzer } from "./analyzer/local.ts";
 import { OpenAiAnalyzer } from "./analyzer/openai.ts";
 import { CloudinaryBackgroundRemover } from "./background/cloudinary.ts";
+import { LocalBackgroundRemover } from "./background/local.ts";
 import type { WorkerConfig } from "./config.ts";
 import type { BackgroundRemover, MetadataAnalyzer } from "./providers.ts";
 

@@ -9,21 +9,18 @@ export interface BackgroundRemovalInput {
   signal: AbortSignal;
 }
 
+/** A PNG with an alpha channel (the item kept, the background transparent), with what the remover knows of it. */
+export interface Cutout {
+  png: Uint8Array;
+  /** How sure the remover is, 0..1 (below 0.5 it is a guess); absent when it cannot say (hosted removers). */
+  confidence?: number;
+  /** Where the storage already delivers it (a hosted remover's derived image), so it need not be stored again. */
+  storedUrl?: string;
+}
+
 export interface BackgroundRemover {
   readonly name: string;
-  /** Returns a PNG with an alpha channel: the item kept, the background transparent. */
-  remove(input: BackgroundRemovalInput): Promise<Uint8Array>;
-  /**
-   * How sure the remover is of a cut-out it returned, 0..1 (below 0.5 it is a
-   * guess); undefined when it cannot say (hosted removers, bytes it did not make).
-   */
-  confidenceOf?(cutout: Uint8Array): number | undefined;
-  /**
-   * Where the storage already delivers a cut-out this remover returned (a
-   * hosted remover's derived image), so it need not be stored again;
-   * undefined when it must be saved.
-   */
-  storedUrlOf?(cutout: Uint8Array): string | undefined;
+  remove(input: BackgroundRemovalInput): Promise<Cutout>;
 }
 
 export interface AnalysisInput {

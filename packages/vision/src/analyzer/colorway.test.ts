@@ -7,7 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import sharp from "sharp";
 import { rendered, svg } from "../background/fixtures.test-helpers.ts";
-import { LocalBackgroundRemover } from "../background/index.ts";
+import { removeBackground } from "../background/index.ts";
 import { decodeImage, type RgbaImage } from "../image.ts";
 import { detectColorway } from "./colorway.ts";
 import { srgbToOklab } from "./oklab.ts";
@@ -153,9 +153,8 @@ describe("shading is not a second colour", () => {
     const original = await sharp(svg(body, 1024, 768))
       .jpeg({ quality: 80 })
       .toBuffer();
-    const remover = new LocalBackgroundRemover();
-    const cutout = await remover.remove({ original, signal: new AbortController().signal });
-    const result = detectColorway(await decodeImage(cutout), remover.confidenceOf(cutout));
+    const cutout = await removeBackground(original);
+    const result = detectColorway(await decodeImage(cutout.png), cutout.confidence);
     expect(result.value).toBe("Black");
     expect(result.confidence).toBeGreaterThan(0.9);
   });

@@ -28,7 +28,7 @@
 import { type Detection, NO_DETECTION } from "@pipeline/contracts/asset";
 import type { RgbaImage } from "../image.ts";
 import { chroma, hueDegrees, srgbToOklab } from "./oklab.ts";
-import { COLOUR_NAMES, type ColourName, colourName, neutralRank } from "./palette.ts";
+import { COLOUR_NAMES, colourName, neutralRank } from "./palette.ts";
 
 /** A colour must cover at least this share of the item to be named. */
 const MIN_SHARE = 0.08;
@@ -54,21 +54,11 @@ const OPAQUE = 128;
 /** Histogram resolution: 5 bits per channel. */
 const BITS = 5;
 
-export type ColourShare = { name: ColourName; share: number; fit: number };
-
 /** One histogram bin: its pixel count, mean colour in OKLab, its name and the names of its nudged colours. */
 type Bin = { count: number; lightness: number; a: number; b: number; name: number; nudged: number[] };
 
 /** A colour being assembled: the name it is reported under and its pixels' OKLab sums. */
 type Colour = { name: number; count: number; sumL: number; sumA: number; sumB: number; names: Set<number> };
-
-/** The item's colours after merging, largest first, each with its share of the item and its fit 0..1; and the item's pixel count. */
-export function colourShares(img: RgbaImage): { shares: ColourShare[]; pixels: number } {
-  const { bins, pixels } = opaqueBins(img);
-  const colours = mergeShading(coloursOf(bins), lightnessHistogram(bins), pixels);
-  const shares = colours.map((c) => ({ name: COLOUR_NAMES[c.name]!, share: c.count / pixels, fit: fitOf(bins, c) }));
-  return { shares, pixels };
-}
 
 /** Names up to 3 colours covering >= 8 % each, e.g. "Red/White/Black"; null when the cutout has no item. */
 export function detectColorway(cutout: RgbaImage, cutoutConfidence = 1): Detection {

@@ -6,7 +6,8 @@
  * straightened, scaled and binarised on its own (line-image.ts), as a single
  * line (PSM 7). A photo without text costs no OCR at all.
  *
- * One Tesseract worker (WebAssembly in a worker thread) per process, started
+ * One Tesseract worker (WebAssembly in a worker thread) per thread that uses
+ * this module (each JavaScript thread has its own module state), started
  * on first use; jobs queue on it, so concurrent analyses do not multiply
  * memory. A job cannot be interrupted inside Tesseract, so when a caller's
  * signal aborts (the attempt's timeout), the worker is terminated and a fresh

@@ -23,6 +23,7 @@
  * edges (items are centred), with a low confidence.
  */
 import { decodeImage, encodePng, type RgbaImage } from "../image.ts";
+import { type StageTimer, untimed } from "../timing.ts";
 import { applyMatte } from "./alpha.ts";
 import { backdropColours, markOffBackdrop } from "./backdrop-colours.ts";
 import { type BackgroundModel, fitBackgroundModel } from "./border-model.ts";
@@ -44,75 +45,67 @@ export const FALLBACK_CONFIDENCE = 0.1;
 /** The fallback keeps the centre whole out to this share of the half-width and half-height, then fades to 0 at the edges. */
 const FALLBACK_SOLID_RADIUS = 0.7;
 
-/** A cut-out and how sure the remover is of it (0..1; below UNSURE it is a guess). */
-export type Cutout = { image: RgbaImage; confidence: number };
+/** A cut-out: a PNG of the photo at its own size with the backdrop transparent, and how sure the remover is of it (0..1; below UNSURE it is a guess). */
+export type Cutout = { png: Uint8Array; confidence: number };
 
-export class LocalBackgroundRemover {
-  readonly name = "local";
-  /** Each returned PNG's confidence, for as long as the caller holds the bytes. */
-  private readonly confidences = new WeakMap<Uint8Array, number>();
-
-  async remove({ original, signal }: { original: Uint8Array; signal: AbortSignal }): Promise<Uint8Array> {
-    signal.throwIfAborted();
-    const full = await decodeImage(original);
-    signal.throwIfAborted();
-    const { image, confidence } = cutOut(full, signal);
-    signal.throwIfAborted();
-    const png = await encodePng(image);
-    this.confidences.set(png, confidence);
-    return png;
-  }
-
-  confidenceOf(cutout: Uint8Array): number | undefined {
-    return this.confidences.get(cutout);
-  }
+export interface RemovalOptions {
+  /** Checked between steps: once aborted, the removal stops with the signal's reason. */
+  signal?: AbortSignal;
+  time?: StageTimer;
 }
 
-/** Sets `full`'s alpha (in place) from the foreground mask computed on a working copy; returns `full` and the mask's confidence. */
-export function cutOut(full: RgbaImage, signal?: AbortSignal): Cutout {
-  const work = workingCopy(full, WORK_SIDE);
-  const { matte, confidence } = foregroundMatte(work.image);
+/** Cuts the item out of `original` (JPEG, PNG or WebP bytes); bytes that do not decode are an UnreadableImageError. */
+export async function removeBackground(original: Uint8Array, { signal, time = untimed }: RemovalOptions = {}): Promise<Cutout> {
   signal?.throwIfAborted();
-  applyMatte(full, matte, work.factor);
-  return { image: full, confidence };
+  const full = await time("decode", () => decodeImage(original));
+  signal?.throwIfAborted();
+  const confidence = cutOut(full, { signal, time });
+  signal?.throwIfAborted();
+  const png = await time("encode PNG", () => encodePng(full));
+  return { png, confidence };
 }
 
-/** cutOut's image alone. */
-export function cutOutForeground(full: RgbaImage, signal?: AbortSignal): RgbaImage {
-  return cutOut(full, signal).image;
+/** Sets `full`'s alpha (in place) from the foreground mask computed on a working copy; returns the mask's confidence. */
+function cutOut(full: RgbaImage, { signal, time = untimed }: RemovalOptions): number {
+  const work = time("working copy", () => workingCopy(full, WORK_SIDE));
+  const { matte, confidence } = foregroundMatte(work.image, time);
+  signal?.throwIfAborted();
+  time("scale matte into alpha", () => applyMatte(full, matte, work.factor));
+  return confidence;
 }
 
 /**
- * Alpha (0..255, one byte per pixel) of the main object of `img`: 255 inside,
- * 0 on the backdrop, a soft ramp along the outline. When no object stands
- * out, the image faded towards its edges: losing the item is worse than
- * keeping some backdrop.
+ * The matte of `img` (a working copy) and its confidence: alpha 255 inside
+ * the main object, 0 on the backdrop, a soft ramp along the outline. When no
+ * object stands out, the image faded towards its edges: losing the item is
+ * worse than keeping some backdrop.
  */
-export function computeForegroundMask(img: RgbaImage): Uint8Array {
-  return foregroundMatte(img).matte.alpha;
-}
-
-/** The matte of `img` (a working copy) and its confidence. */
-export function foregroundMatte(img: RgbaImage): { matte: Matte; confidence: number } {
+export function foregroundMatte(img: RgbaImage, time: StageTimer = untimed): { matte: Matte; confidence: number } {
   const { width, height } = img;
-  const model = fitBackgroundModel(img);
-  const distance = distanceToModel(img, model.coefficients);
-  const binary = thresholdMask(distance, model.threshold);
+  const model = time("border model", () => fitBackgroundModel(img));
+  const distance = time("distance to model", () => distanceToModel(img, model.coefficients));
+  const binary = time("threshold", () => thresholdMask(distance, model.threshold));
   const colours = backdropColours(model);
   let shadowPixels = 0;
   if (colours !== null) {
-    markOffBackdrop(img, model, colours, binary);
-    markSmoothOnBusyBackdrop(img, binary);
+    time("busy backdrop", () => {
+      markOffBackdrop(img, model, colours, binary);
+      markSmoothOnBusyBackdrop(img, binary);
+    });
   } else {
     // Shadows on a plain backdrop only: on a busy one neither "the backdrop's colour, darker" nor "a small step" describes one.
-    shadowPixels = clearShadows(img, model, binary, distance);
+    shadowPixels = time("shadows", () => clearShadows(img, model, binary, distance));
   }
-  const cleaned = closeGapsAndRemoveSpecks(binary, width, height, closingRadius(width, height));
-  const main = mainComponent(cleaned, width, height);
+  const cleaned = time("close gaps + remove specks", () => closeGapsAndRemoveSpecks(binary, width, height, closingRadius(width, height)));
+  const main = time("main component + fill holes", () => {
+    const component = mainComponent(cleaned, width, height);
+    if (component !== null) fillHoles(component, width, height);
+    return component;
+  });
   if (main === null) return { matte: fadedToEdges(img, model), confidence: FALLBACK_CONFIDENCE };
-  fillHoles(main, width, height);
+  const matte = time("feather edge", () => softEdge(main, distance, model, width, height));
   const evidence = { object: main, candidates: cleaned, distance, threshold: model.threshold, shadowPixels, busy: colours !== null, width, height };
-  return { matte: softEdge(main, distance, model, width, height), confidence: maskConfidence(evidence) };
+  return { matte, confidence: time("confidence", () => maskConfidence(evidence)) };
 }
 
 /** The fallback: opaque in the middle, fading to transparent at the edges along ellipses; no edge to refine. */

@@ -28,7 +28,6 @@ import {
   NO_DETECTION,
 } from "@pipeline/contracts/asset";
 import { PermanentError, TransientError } from "@pipeline/runtime/errors";
-import { flattenOnWhite, pixelsEncodedAs } from "@pipeline/vision";
 import sharp from "sharp";
 import { z } from "zod";
 import type { AnalysisInput, MetadataAnalyzer } from "../providers.ts";
@@ -78,18 +77,11 @@ export function analysisPrompt(category: Category, mode: FormatMode = "strict"):
   ].join(" ");
 }
 
-/**
- * The cutout flattened on white and bounded in size, as JPEG. When the local
- * remover made the cutout in this process, its pixels are still at hand and
- * the PNG is not decoded again.
- */
+/** The cutout flattened on white and bounded in size, as JPEG. */
 export async function imageForAnalysis(cutout: Uint8Array): Promise<Uint8Array> {
   try {
-    const pixels = pixelsEncodedAs(cutout);
-    const flattened = pixels
-      ? sharp(flattenOnWhite(pixels), { raw: { width: pixels.width, height: pixels.height, channels: 3 } })
-      : sharp(cutout).flatten({ background: "#ffffff" });
-    const jpeg = await flattened
+    const jpeg = await sharp(cutout)
+      .flatten({ background: "#ffffff" })
       .resize({ width: MAX_IMAGE_SIDE, height: MAX_IMAGE_SIDE, fit: "inside", withoutEnlargement: true })
       // Huffman tables not optimised: half the encoding CPU for a file ~10 % larger.
       .jpeg({ quality: 85, optimiseCoding: false })

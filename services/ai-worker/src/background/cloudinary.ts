@@ -10,7 +10,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { PermanentError, TransientError } from "@pipeline/runtime/errors";
 import { type CloudinaryStorage, deliveryFailure } from "@pipeline/storage";
-import type { BackgroundRemovalInput, BackgroundRemover } from "../providers.ts";
+import type { BackgroundRemovalInput, BackgroundRemover, Cutout } from "../providers.ts";
 
 export interface CloudinaryBackgroundRemoverOptions {
   /** Wait after the first 423; doubled after each further one. */
@@ -33,8 +33,6 @@ export class CloudinaryBackgroundRemover implements BackgroundRemover {
   private readonly pollDelayMs: number;
   private readonly maxPollDelayMs: number;
   private readonly maxWaitMs: number;
-  /** Where each cut-out this remover returned is delivered; weak, so it goes with the bytes. */
-  private readonly delivered = new WeakMap<Uint8Array, string>();
 
   constructor(
     private readonly storage: Pick<CloudinaryStorage, "derivedUrl" | "fetchDelivery">,
@@ -45,16 +43,13 @@ export class CloudinaryBackgroundRemover implements BackgroundRemover {
     this.maxWaitMs = options.maxWaitMs ?? 60_000;
   }
 
-  async remove({ originalUrl, signal }: BackgroundRemovalInput): Promise<Uint8Array> {
+  async remove({ originalUrl, signal }: BackgroundRemovalInput): Promise<Cutout> {
     const url = await this.storage.derivedUrl(originalUrl, BACKGROUND_REMOVAL, CUTOUT_FORMAT);
     let waited = 0;
     for (let delay = this.pollDelayMs; ; delay = Math.min(delay * 2, this.maxPollDelayMs)) {
       const response = await this.storage.fetchDelivery(url, signal);
-      if (response.status !== STILL_PROCESSING) {
-        const cutout = await readPng(response);
-        this.delivered.set(cutout, url);
-        return cutout;
-      }
+      // Cloudinary says nothing of how sure it is (no confidence), and keeps delivering the cut-out where it is.
+      if (response.status !== STILL_PROCESSING) return { png: await readPng(response), storedUrl: url };
       await response.body?.cancel();
       if (waited >= this.maxWaitMs) {
         throw new TransientError(`cloudinary background removal still processing after ${waited} ms`);
@@ -65,10 +60,6 @@ export class CloudinaryBackgroundRemover implements BackgroundRemover {
       });
       waited += wait;
     }
-  }
-
-  storedUrlOf(cutout: Uint8Array): string | undefined {
-    return this.delivered.get(cutout);
   }
 }
 

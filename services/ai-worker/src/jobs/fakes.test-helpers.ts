@@ -16,7 +16,7 @@ import { Types } from "mongoose";
 import { Registry } from "prom-client";
 import { WorkerMetrics } from "../metrics.ts";
 import { progressReporter } from "../progress.ts";
-import type { AnalysisInput, BackgroundRemovalInput, BackgroundRemover, MetadataAnalyzer } from "../providers.ts";
+import type { AnalysisInput, BackgroundRemovalInput, BackgroundRemover, Cutout, MetadataAnalyzer } from "../providers.ts";
 import type { ProcessAssetDeps } from "./process-asset.ts";
 
 export const ORIGINAL_URL = "https://media.test/originals/photo.jpg";
@@ -169,9 +169,9 @@ export class FakeRemover implements BackgroundRemover {
   readonly calls: BackgroundRemovalInput[] = [];
   constructor(private readonly behaviour: (input: BackgroundRemovalInput) => Promise<Uint8Array> = async () => CUTOUT_BYTES) {}
 
-  remove(input: BackgroundRemovalInput): Promise<Uint8Array> {
+  async remove(input: BackgroundRemovalInput): Promise<Cutout> {
     this.calls.push(input);
-    return this.behaviour(input);
+    return { png: await this.behaviour(input) };
   }
 }
 

@@ -98,16 +98,21 @@ export function processAssetJob(deps: ProcessAssetDeps) {
         stage = "analysis";
         run.report("analyzing");
         // How sure the remover is of its mask: a guessed cut-out makes the colours it yields less certain.
-        const cutoutConfidence = deps.remover.confidenceOf?.(cutout);
+        const cutoutConfidence = cutout.confidence;
         const metadata = await step("analysis", () =>
-          deps.analyzer.analyze({ original, cutout, category: data.data.category, signal, ...(cutoutConfidence === undefined ? {} : { cutoutConfidence }) }),
+          deps.analyzer.analyze({
+            original,
+            cutout: cutout.png,
+            category: data.data.category,
+            signal,
+            ...(cutoutConfidence === undefined ? {} : { cutoutConfidence }),
+          }),
         );
         stage = "storing";
         run.report("storing");
         // A hosted remover's cut-out is already delivered by the storage: no second upload.
         const processedUrl =
-          deps.remover.storedUrlOf?.(cutout) ??
-          (await step("store", () => deps.storage.save(cutout, { kind: "processed", contentType: "image/png", signal }))).url;
+          cutout.storedUrl ?? (await step("store", () => deps.storage.save(cutout.png, { kind: "processed", contentType: "image/png", signal }))).url;
         return { processedUrl, metadata, source: deps.analyzer.source };
       });
 
