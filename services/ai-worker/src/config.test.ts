@@ -8,6 +8,10 @@ import { REMOTE_ANALYZER_CONCURRENCY, workerConcurrency, workerConfigSchema } fr
 import { createAnalyzer } from "./providers-factory.ts";
 
 const env = { JWT_SECRET: "x".repeat(32) };
+/** A hosted analyzer starts no vision threads. */
+const noThreads = () => {
+  throw new Error("vision threads started for a hosted analyzer");
+};
 
 describe("WORKER_CONCURRENCY", () => {
   test("defaults to the core count for the local analyzer and to a higher number for a remote one", () => {
@@ -38,7 +42,11 @@ describe("AI_CALIBRATION_PATH", () => {
   };
 
   test("a valid map is loaded: the analyzer's confidences are calibrated", () => {
-    expect(createAnalyzer(configWith(write("good.json", JSON.stringify(map)))).source).toEqual({ analyzer: "openai", model: "vision-model", calibrated: true });
+    expect(createAnalyzer(configWith(write("good.json", JSON.stringify(map))), noThreads).source).toEqual({
+      analyzer: "openai",
+      model: "vision-model",
+      calibrated: true,
+    });
   });
 
   test.each([
@@ -53,7 +61,7 @@ describe("AI_CALIBRATION_PATH", () => {
   ])("%s stops the worker with a clear message", (_, config, message) => {
     const error = (() => {
       try {
-        createAnalyzer(config());
+        createAnalyzer(config(), noThreads);
       } catch (e) {
         return e as Error;
       }

@@ -15,6 +15,8 @@ export const workerConfigSchema = baseConfigSchema
     PORT: port(3003),
     /** Jobs in flight per replica; unset, it follows the analyzer (workerConcurrency below): the core count with ANALYZER `local` (CPU-bound), 16 with `openai` (a replica mostly waits on the endpoint). */
     WORKER_CONCURRENCY: z.coerce.number().int().positive().optional(),
+    /** Worker threads for the local image work (background removal, OCR), each with its own Tesseract worker: one per core. */
+    VISION_THREADS: positiveInt(availableParallelism()),
     /** How long a job's lock lasts without renewal; a killed worker's job is taken over after this (and a stall check). */
     WORKER_LOCK_MS: positiveInt(30_000),
     /** How often replicas look for jobs whose worker died. */

@@ -15,7 +15,7 @@ import { Hono } from "hono";
 import { workerConcurrency, workerConfigSchema } from "./config.ts";
 import { WorkerMetrics } from "./metrics.ts";
 import { progressReporter } from "./progress.ts";
-import { createAnalyzer, createBackgroundRemover } from "./providers-factory.ts";
+import { createProviders } from "./providers-factory.ts";
 import { createAiWorker } from "./worker.ts";
 
 const logger = createLogger("ai-worker");
@@ -25,8 +25,7 @@ try {
   await initTracing("ai-worker");
   logger.level = config.LOG_LEVEL;
   const storage = createStorage(config);
-  const remover = createBackgroundRemover(config, storage);
-  const analyzer = createAnalyzer(config);
+  const { remover, analyzer, vision } = createProviders(config, storage, logger);
   const mongo = await connectMongo(config.MONGO_URL, logger);
   const redis = redisConnection(config, "worker");
   redis.on("error", (error) => logger.warn({ err: error.message }, "redis error"));
@@ -59,7 +58,8 @@ try {
     // Leave a quarter of the deadline to hand jobs back and close connections.
     { name: "worker", close: () => aiWorker.close(Math.floor(config.SHUTDOWN_TIMEOUT_MS * 0.75)) },
     { name: "events", close: () => events.close() },
-    { name: "analyzer", close: () => analyzer.close?.() },
+    // After the worker: the jobs it let finish have had their image work done.
+    { name: "vision", close: () => vision?.close() },
     { name: "http", close: () => server?.stop(true) },
     { name: "redis", close: () => redis.quit() },
     { name: "tracing", close: () => shutdownTracing() },
@@ -70,7 +70,7 @@ try {
   metricsRoute(app, registry);
   server = Bun.serve({ port: config.PORT, fetch: app.fetch });
   aiWorker.start();
-  logger.info({ port: server.port, concurrency, remover: remover.name, analyzer: analyzer.name }, "ai-worker started");
+  logger.info({ port: server.port, concurrency, visionThreads: vision?.threads ?? 0, remover: remover.name, analyzer: analyzer.name }, "ai-worker started");
 } catch (error) {
   exitOnStartupError(logger, error);
 }

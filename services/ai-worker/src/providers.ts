@@ -39,6 +39,4 @@ export interface MetadataAnalyzer {
   readonly source: MetadataSource;
   /** Brand, model and colorway with honest confidences; `{value: null, confidence: 0}` when unknown. */
   analyze(input: AnalysisInput): Promise<ExtractedMetadata>;
-  /** Releases long-lived resources (an OCR worker, say) at shutdown. */
-  close?(): Promise<void>;
 }
