@@ -5,6 +5,8 @@
  * one user with a socket, uploads through the gateway, and the wait for each
  * upload's `asset_processed`.
  */
+import { AI_QUEUE } from "@pipeline/contracts/jobs";
+import { Queue } from "bullmq";
 import sharp from "sharp";
 import { submitUpload } from "../../test/helpers/api.ts";
 import { connectRecording, type RecordingSocket } from "../../test/helpers/sockets.ts";
@@ -18,27 +20,38 @@ export interface WorkerStack {
   upload(jpeg: Uint8Array): Promise<string>;
   /** Resolves when every asset in `ids` has had its event; rejects after `timeoutMs`. Returns how many were not `active`. */
   settled(ids: string[], timeoutMs: number): Promise<number>;
+  /** Holds the AI jobs in the queue (uploads still go in) until resumed, so a measurement starts with the work already queued. */
+  pauseJobs(): Promise<void>;
+  resumeJobs(): Promise<void>;
   stop(): Promise<void>;
 }
 
+/** The gateway's rate limits out of the way: a benchmark sends more than a user would. */
+const UNLIMITED = { RATE_LIMIT_PER_MINUTE: "1000000", UPLOAD_RATE_LIMIT_PER_MINUTE: "1000000", IP_RATE_LIMIT_PER_MINUTE: "1000000" };
+
 export async function startWorkerStack(workerEnv: Record<string, string>): Promise<WorkerStack> {
   const database = await startDatabase();
-  // The test stack takes its database server from MONGO_URL (each stack adds its own database name).
-  process.env.MONGO_URL = database.url("bench");
+  const mongoUrl = database.url("bench");
+  // Set, MONGO_URL keeps the test stack from starting a database server of its own.
+  process.env.MONGO_URL = mongoUrl;
   let stack: Stack | undefined;
   let socket: RecordingSocket | undefined;
+  let queue: Queue | undefined;
   const stop = async () => {
     socket?.close();
+    await queue?.close();
     await stack?.stop();
     await database.stop();
   };
   try {
-    stack = await Stack.start({ services: ["ingest", "notifier", "gateway"], env: { BACKGROUND_REMOVAL: "local", ANALYZER: "local" } });
+    stack = await Stack.start({ services: ["ingest", "notifier", "gateway"], env: { MONGO_URL: mongoUrl, BACKGROUND_REMOVAL: "local", ANALYZER: "local", ...UNLIMITED } });
     const worker = await stack.add("ai-worker", workerEnv);
     const token = await tokenFor(newUserId());
     socket = await connectRecording(stack.get("notifier").url, token);
     const events = socket.events;
     const gatewayUrl = stack.gatewayUrl;
+    const aiQueue = new Queue(AI_QUEUE, { connection: stack.redis(), prefix: stack.prefix });
+    queue = aiQueue;
     return {
       worker,
       upload: async (jpeg) => (await submitUpload(gatewayUrl, token, jpeg, "camera", "image/jpeg")).assetId,
@@ -52,6 +65,8 @@ export async function startWorkerStack(workerEnv: Record<string, string>): Promi
         }
         return events.filter((e) => ids.includes(e.assetId) && e.status !== "active").length;
       },
+      pauseJobs: () => aiQueue.pause(),
+      resumeJobs: () => aiQueue.resume(),
       stop,
     };
   } catch (error) {
