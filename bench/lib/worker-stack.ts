@@ -5,7 +5,7 @@
  * one user with a socket, uploads through the gateway, and the wait for each
  * upload's `asset_processed`.
  */
-import { AI_QUEUE } from "@pipeline/contracts/jobs";
+import { AI_QUEUE } from "@pipeline/messaging";
 import { Queue } from "bullmq";
 import sharp from "sharp";
 import { submitUpload } from "../../test/helpers/api.ts";
@@ -44,7 +44,10 @@ export async function startWorkerStack(workerEnv: Record<string, string>): Promi
     await database.stop();
   };
   try {
-    stack = await Stack.start({ services: ["ingest", "notifier", "gateway"], env: { MONGO_URL: mongoUrl, BACKGROUND_REMOVAL: "local", ANALYZER: "local", ...UNLIMITED } });
+    stack = await Stack.start({
+      services: ["ingest", "notifier", "gateway"],
+      env: { MONGO_URL: mongoUrl, BACKGROUND_REMOVAL: "local", ANALYZER: "local", ...UNLIMITED },
+    });
     const worker = await stack.add("ai-worker", workerEnv);
     const token = await tokenFor(newUserId());
     socket = await connectRecording(stack.get("notifier").url, token);

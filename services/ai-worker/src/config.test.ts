@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, loadConfig } from "@pipeline/runtime/config";
 import { buildCalibrationMap } from "./analyzer/calibration.ts";
-import { REMOTE_ANALYZER_CONCURRENCY, workerConcurrency, workerConfigSchema } from "./config.ts";
+import { REMOTE_ANALYZER_CONCURRENCY, visionThreads, workerConcurrency, workerConfigSchema } from "./config.ts";
 import { createAnalyzer } from "./providers-factory.ts";
 
 const env = { JWT_SECRET: "x".repeat(32) };
@@ -23,6 +23,14 @@ describe("WORKER_CONCURRENCY", () => {
   test("a set value wins for either analyzer", () => {
     expect(workerConcurrency(loadConfig(workerConfigSchema, { ...env, ANALYZER: "openai", WORKER_CONCURRENCY: "3" }), 6)).toBe(3);
     expect(() => loadConfig(workerConfigSchema, { ...env, WORKER_CONCURRENCY: "0" })).toThrow(/WORKER_CONCURRENCY/);
+  });
+});
+
+describe("VISION_THREADS", () => {
+  test("defaults to the core count; a set value wins; 0 is refused", () => {
+    expect(visionThreads(loadConfig(workerConfigSchema, env), 6)).toBe(6);
+    expect(visionThreads(loadConfig(workerConfigSchema, { ...env, VISION_THREADS: "3" }), 6)).toBe(3);
+    expect(() => loadConfig(workerConfigSchema, { ...env, VISION_THREADS: "0" })).toThrow(/VISION_THREADS/);
   });
 });
 

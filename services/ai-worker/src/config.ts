@@ -15,8 +15,8 @@ export const workerConfigSchema = baseConfigSchema
     PORT: port(3003),
     /** Jobs in flight per replica; unset, it follows the analyzer (workerConcurrency below): the core count with ANALYZER `local` (CPU-bound), 16 with `openai` (a replica mostly waits on the endpoint). */
     WORKER_CONCURRENCY: z.coerce.number().int().positive().optional(),
-    /** Worker threads for the local image work (background removal, OCR), each with its own Tesseract worker: one per core. */
-    VISION_THREADS: positiveInt(availableParallelism()),
+    /** Worker threads for the local image work (background removal, OCR), each with its own Tesseract worker; unset, one per core (visionThreads below). In a container limited to fewer CPUs than its host has, set it to the limit. */
+    VISION_THREADS: z.coerce.number().int().positive().optional(),
     /** How long a job's lock lasts without renewal; a killed worker's job is taken over after this (and a stall check). */
     WORKER_LOCK_MS: positiveInt(30_000),
     /** How often replicas look for jobs whose worker died. */
@@ -41,4 +41,9 @@ export const REMOTE_ANALYZER_CONCURRENCY = 16;
  */
 export function workerConcurrency(config: Pick<WorkerConfig, "WORKER_CONCURRENCY" | "ANALYZER">, cores = availableParallelism()): number {
   return config.WORKER_CONCURRENCY ?? (config.ANALYZER === "local" ? cores : REMOTE_ANALYZER_CONCURRENCY);
+}
+
+/** VISION_THREADS, or its default: one thread per core, so a replica's image work uses every core it has. */
+export function visionThreads(config: Pick<WorkerConfig, "VISION_THREADS">, cores = availableParallelism()): number {
+  return config.VISION_THREADS ?? cores;
 }

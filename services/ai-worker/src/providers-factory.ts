@@ -8,7 +8,7 @@ import { LocalAnalyzer } from "./analyzer/local.ts";
 import { OpenAiAnalyzer } from "./analyzer/openai.ts";
 import { CloudinaryBackgroundRemover } from "./background/cloudinary.ts";
 import { LocalBackgroundRemover } from "./background/local.ts";
-import type { WorkerConfig } from "./config.ts";
+import { visionThreads, type WorkerConfig } from "./config.ts";
 import type { BackgroundRemover, MetadataAnalyzer } from "./providers.ts";
 import { VisionPool } from "./vision/pool.ts";
 
@@ -26,7 +26,7 @@ export function createProviders(config: WorkerConfig, storage: ImageStorage, log
     if (vision) return vision;
     // The catalogue is read and checked here, once, so a malformed CATALOGUE_PATH stops the service at start.
     const catalogue = config.ANALYZER === "local" ? localCatalogue(config.CATALOGUE_PATH) : loadCatalogue();
-    vision = new VisionPool({ threads: config.VISION_THREADS, catalogue, logger });
+    vision = new VisionPool({ threads: visionThreads(config), catalogue, logger });
     return vision;
   };
   const remover = createBackgroundRemover(config, storage, threads);
