@@ -10,12 +10,25 @@
  * photo with a printed label queued while the AI queue is paused; the queue
  * is resumed and timed until the last `asset_processed`. WORKER_CONCURRENCY
  * is the same in every run, so the threads are the only difference. CPU is
- * the ai-worker process's (every thread, from /proc) over that window; the
- * machine's busy share over it says how much else ran (other services, and
- * anything else on a shared machine).
+ * the ai-worker process's (every thread, from /proc) over that window, and
+ * split by thread: the main thread (the event loop), the vision threads, and
+ * the rest (Tesseract's threads, sharp's, the JIT and GC); the machine's busy
+ * share over it says how much else ran (other services, and anything else on
+ * a shared machine).
  */
+
+/** CPU seconds by group of the process's threads since `before` (threads started meanwhile count from 0). */
+function threadSplit(pid: number, before: Map<number, { name: string; ticks: number }>): Record<"main" | "vision" | "other", number> {
+  const split = { main: 0, vision: 0, other: 0 };
+  for (const [tid, { name, ticks }] of threadTicks(pid)) {
+    const group = tid === pid ? "main" : name === "vision" ? "vision" : "other";
+    split[group] += (ticks - (before.get(tid)?.ticks ?? 0)) / CLK_TCK;
+  }
+  return split;
+}
+
 import { parseArgs } from "node:util";
-import { startCpuWindow } from "./lib/proc-stats.ts";
+import { CLK_TCK, startCpuWindow, threadTicks } from "./lib/proc-stats.ts";
 import { cameraPhoto, startWorkerStack } from "./lib/worker-stack.ts";
 
 const { values: args } = parseArgs({
@@ -44,14 +57,19 @@ for (const threads of threadCounts) {
     await stack.settled(await Promise.all(Array.from({ length: 2 * threads }, () => stack.upload(photo))), TIMEOUT_MS);
     await stack.pauseJobs();
     const ids = await Promise.all(Array.from({ length: jobs }, () => stack.upload(photo)));
-    const window = startCpuWindow([{ name: "ai-worker", pids: () => [stack.worker.proc.pid] }]);
+    const pid = stack.worker.proc.pid;
+    const threadsBefore = threadTicks(pid);
+    const window = startCpuWindow([{ name: "ai-worker", pids: () => [pid] }]);
     await stack.resumeJobs();
     const failed = await stack.settled(ids, TIMEOUT_MS);
     const { wallMs, cpuMs, machineBusyShare } = window.stop();
+    const split = threadSplit(pid, threadsBefore);
+    const perJob = (seconds: number) => ((seconds / jobs) * 1000).toFixed(0);
     const cpuPerJob = (cpuMs["ai-worker"] ?? Number.NaN) / jobs / 1000;
     console.log(
       `VISION_THREADS ${threads}: ${(jobs / (wallMs / 1000)).toFixed(2)} jobs/s (${(wallMs / 1000).toFixed(1)} s), ` +
-        `${cpuPerJob.toFixed(3)} CPU s per job in the ai-worker (${((cpuPerJob * jobs * 1000) / wallMs).toFixed(2)} cores busy), ` +
+        `${cpuPerJob.toFixed(3)} CPU s per job in the ai-worker (${((cpuPerJob * jobs * 1000) / wallMs).toFixed(2)} cores busy; ` +
+        `per job: main thread ${perJob(split.main)} ms, vision threads ${perJob(split.vision)} ms, others ${perJob(split.other)} ms), ` +
         `machine ${(machineBusyShare * 100).toFixed(0)} % busy${failed ? `; ${failed} jobs failed` : ""}`,
     );
   } finally {

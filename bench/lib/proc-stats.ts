@@ -3,7 +3,7 @@
  * memory (VmRSS) of the processes the benchmark watches, and the machine's
  * busy time (to see how much else ran meanwhile). Linux only.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /** A process (or a group: a database with backing-store processes) to watch; `pids` is read at each snapshot. */
 export interface Watched {
@@ -31,12 +31,34 @@ function read(path: string): string | null {
 
 /** utime + stime of one process (all its threads), in clock ticks; null when it is gone or unreadable. */
 export function cpuTicks(pid: number): number | null {
-  const stat = read(`/proc/${pid}/stat`);
+  return statTicks(`/proc/${pid}/stat`);
+}
+
+/** utime + stime from a stat file of /proc (a process's or one of its threads'), in clock ticks; null when it is gone or unreadable. */
+function statTicks(path: string): number | null {
+  const stat = read(path);
   if (!stat) return null;
   // The command name (field 2) may hold spaces and parentheses: count fields from after its closing ")".
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   // fields[0] is field 3 (state); utime and stime are fields 14 and 15.
   return Number(fields[11]) + Number(fields[12]);
+}
+
+/** utime + stime of each living thread of `pid`, in clock ticks, with its name (/proc/<pid>/task/<tid>/comm). */
+export function threadTicks(pid: number): Map<number, { name: string; ticks: number }> {
+  const threads = new Map<number, { name: string; ticks: number }>();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return threads;
+  }
+  for (const tid of tids) {
+    const ticks = statTicks(`/proc/${pid}/task/${tid}/stat`);
+    const name = read(`/proc/${pid}/task/${tid}/comm`)?.trim();
+    if (ticks !== null && name !== undefined) threads.set(Number(tid), { name, ticks });
+  }
+  return threads;
 }
 
 /**
