@@ -5,10 +5,8 @@
  * one user with a socket, uploads through the gateway, and the wait for each
  * upload's `asset_processed`.
  */
-import { AI_QUEUE } from "@pipeline/messaging";
-import { Queue } from "bullmq";
 import sharp from "sharp";
-import { submitUpload } from "../../test/helpers/api.ts";
+import { setAiQueuePaused, submitUpload } from "../../test/helpers/api.ts";
 import { connectRecording, type RecordingSocket } from "../../test/helpers/sockets.ts";
 import { type ServiceHandle, Stack } from "../../test/helpers/stack.ts";
 import { newUserId, tokenFor } from "../../test/helpers/tokens.ts";
@@ -36,10 +34,8 @@ export async function startWorkerStack(workerEnv: Record<string, string>): Promi
   process.env.MONGO_URL = mongoUrl;
   let stack: Stack | undefined;
   let socket: RecordingSocket | undefined;
-  let queue: Queue | undefined;
   const stop = async () => {
     socket?.close();
-    await queue?.close();
     await stack?.stop();
     await database.stop();
   };
@@ -53,8 +49,10 @@ export async function startWorkerStack(workerEnv: Record<string, string>): Promi
     socket = await connectRecording(stack.get("notifier").url, token);
     const events = socket.events;
     const gatewayUrl = stack.gatewayUrl;
-    const aiQueue = new Queue(AI_QUEUE, { connection: stack.redis(), prefix: stack.prefix });
-    queue = aiQueue;
+    const adminToken = await tokenFor(newUserId(), { role: "admin" });
+    const setPaused = async (paused: boolean) => {
+      if (!(await setAiQueuePaused(gatewayUrl, adminToken, paused))) throw new Error(`the AI queue could not be ${paused ? "paused" : "resumed"}`);
+    };
     return {
       worker,
       upload: async (jpeg) => (await submitUpload(gatewayUrl, token, jpeg, "camera", "image/jpeg")).assetId,
@@ -68,8 +66,8 @@ export async function startWorkerStack(workerEnv: Record<string, string>): Promi
         }
         return events.filter((e) => ids.includes(e.assetId) && e.status !== "active").length;
       },
-      pauseJobs: () => aiQueue.pause(),
-      resumeJobs: () => aiQueue.resume(),
+      pauseJobs: () => setPaused(true),
+      resumeJobs: () => setPaused(false),
       stop,
     };
   } catch (error) {
