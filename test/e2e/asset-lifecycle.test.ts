@@ -130,7 +130,7 @@ describe("deletion", () => {
     const requestsBefore = ai.requests.length;
     const first = await accepted();
     const waiting = await accepted();
-    expect(await (await queue.getJob(waiting.jobId))?.getState()).toBe("waiting");
+    expect(await (await queue.getJob(waiting.jobId))?.getState()).toBe("prioritized"); // fair share: a waiting AI job sits in BullMQ's prioritized set
 
     expect((await api(`/api/assets/${waiting.assetId}`, { method: "DELETE" })).status).toBe(204);
     expect(await queue.getJob(waiting.jobId)).toBeUndefined();
