@@ -103,7 +103,7 @@ export async function databaseCeiling(options: { mongoUrl: string; durationS: nu
   const client = await new mongoose.mongo.MongoClient(options.mongoUrl).connect();
   const db = client.db();
   try {
-    await ensureAssetIndexes(client, db.databaseName);
+    await ensureAssetIndexes(db, "ferretdb-v1");
     const assets = db.collection("assets");
     const userId = new mongoose.mongo.ObjectId();
     const window = new Window();

@@ -1,11 +1,10 @@
 /**
  * GET /api/assets: the caller's Assets only, newest first, by cursor or page,
- * filtered by status and updatedSince; across list buckets, and for Assets
- * stored before buckets existed.
+ * filtered by status and updatedSince (each store adapter's own paging is
+ * test/e2e/asset-store.test.ts's).
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { ASSET_COUNTERS_COLLECTION, AssetRepository, assetModel, LIST_BUCKET_SIZE } from "@pipeline/assets";
-import { Types } from "mongoose";
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { type AssetDoc, openAssetStore } from "@pipeline/assets";
 import { getJson, submitUpload } from "../helpers/api.ts";
 import { productPhoto } from "../helpers/images.ts";
 import { Stack } from "../helpers/stack.ts";
@@ -34,48 +33,6 @@ const listAs = async (as: string, query: string) => {
 };
 const list = (query: string) => listAs(token, query);
 const idsOf = (page: { items: { _id: string }[] }) => page.items.map((item) => item._id);
-
-/** Every page from the first by cursor, as `as`; each page's total must be `total`. */
-async function walkByCursor(as: string, query: string, total: number): Promise<string[]> {
-  const seen: string[] = [];
-  let cursor: string | null = null;
-  do {
-    const page = await listAs(as, `${query}${cursor ? `&cursor=${cursor}` : ""}`);
-    expect(page.total).toBe(total);
-    expect(page.items.every((item: object) => !("listBucket" in item))).toBe(true);
-    seen.push(...idsOf(page));
-    cursor = page.nextCursor;
-  } while (cursor);
-  return seen;
-}
-
-/** Every page by number until one has no next cursor. */
-async function walkByPage(as: string, query: string): Promise<string[]> {
-  const seen: string[] = [];
-  for (let page = 1; ; page++) {
-    const answer = await listAs(as, `${query}&page=${page}`);
-    seen.push(...idsOf(answer));
-    if (!answer.nextCursor) return seen;
-  }
-}
-
-interface StoredAsset {
-  _id: Types.ObjectId;
-  status: string;
-  createdAt: Date;
-  listBucket?: number;
-}
-
-/** A user's stored Assets, newest first by (createdAt, _id), sorted here rather than by the code under test. */
-async function storedNewestFirst(userId: string): Promise<StoredAsset[]> {
-  const db = await stack.db();
-  const docs = await db
-    .collection<StoredAsset>("assets")
-    .find({ userId: new Types.ObjectId(userId) })
-    .toArray();
-  return docs.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b._id.toHexString().localeCompare(a._id.toHexString()));
-}
-const hexIds = (docs: StoredAsset[]) => docs.map((doc) => doc._id.toHexString());
 
 test("cursor pages walk the caller's Assets newest first, each once", async () => {
   const seen: string[] = [];
@@ -113,85 +70,15 @@ test("bad paging input is 400", async () => {
   }
 });
 
-describe("across list buckets", () => {
-  // 70 Assets, LIST_BUCKET_SIZE 32: buckets of 32, 32 and 6; every third failed. Made with the repository
-  // ingest uses, because 70 uploads plus this listing would pass the gateway's rate limit for one user.
-  const COUNT = 70;
-  const userId = newUserId();
-  let owner: string;
-  let stored: StoredAsset[];
-
-  beforeAll(async () => {
-    owner = await tokenFor(userId);
-    const repository = new AssetRepository(assetModel(await stack.db()));
-    for (let i = 0; i < COUNT; i++) {
-      const id = new Types.ObjectId();
-      const hex = id.toHexString();
-      await repository.createProcessing({ id, userId, category: "other", originalUrl: `https://media.test/${hex}.png`, jobId: hex });
-      if (i % 3 === 2) await repository.markFailed(hex, hex, "failed for the test");
-    }
-    stored = await storedNewestFirst(userId);
-  });
-
-  test("each Asset is stored in bucket floor((n - 1) / 32) of its owner, and the counter holds n", async () => {
-    const oldestFirst = [...stored].reverse();
-    expect(oldestFirst.map((doc) => doc.listBucket)).toEqual(oldestFirst.map((_, i) => Math.floor(i / LIST_BUCKET_SIZE)));
-    const counter = await (await stack.db()).collection(ASSET_COUNTERS_COLLECTION).findOne({ _id: new Types.ObjectId(userId) });
-    expect(counter?.n).toBe(COUNT);
-  });
-
-  test("cursor pages walk every Asset once, newest first, with and without a status", async () => {
-    for (const status of [undefined, "failed", "processing"]) {
-      const expected = stored.filter((doc) => !status || doc.status === status);
-      expect(await walkByCursor(owner, `limit=9${status ? `&status=${status}` : ""}`, expected.length)).toEqual(hexIds(expected));
-    }
-  });
-
-  test("page numbers give the same order, with and without a status", async () => {
-    for (const status of [undefined, "failed"]) {
-      const expected = stored.filter((doc) => !status || doc.status === status);
-      expect(await walkByPage(owner, `limit=9${status ? `&status=${status}` : ""}`)).toEqual(hexIds(expected));
-    }
-  });
-});
-
-describe("Assets stored before list buckets", () => {
-  test("are numbered into buckets on the owner's first listing, and a new upload counts on", async () => {
-    const userId = newUserId();
-    const owner = await tokenFor(userId);
-    const db = await stack.db();
-    const start = Date.now() - 3600_000;
-    // 40 documents as ingest stored them before this change: no listBucket, no counter.
-    await db.collection("assets").insertMany(
-      Array.from({ length: 40 }, (_, i) => {
-        const _id = new Types.ObjectId();
-        const at = new Date(start + i * 1000);
-        const status = i % 4 === 0 ? "failed" : "active";
-        return {
-          _id,
-          userId: new Types.ObjectId(userId),
-          category: "lego",
-          status,
-          images: { original: { url: "https://media.test/x.png" } },
-          processingJobId: _id.toHexString(),
-          createdAt: at,
-          updatedAt: at,
-        };
-      }),
-    );
-    const legacy = await storedNewestFirst(userId);
-
-    expect(await walkByCursor(owner, "limit=7", 40)).toEqual(hexIds(legacy));
-    expect(await walkByPage(owner, "limit=7&status=failed")).toEqual(hexIds(legacy.filter((doc) => doc.status === "failed")));
-    const numbered = [...(await storedNewestFirst(userId))].reverse();
-    expect(numbered.map((doc) => doc.listBucket)).toEqual(numbered.map((_, i) => Math.floor(i / LIST_BUCKET_SIZE)));
-
-    const { assetId } = await submitUpload(stack.gatewayUrl, owner, await productPhoto({ format: "png" }));
-    const first = await listAs(owner, "limit=3");
-    expect(first.total).toBe(41);
-    expect(idsOf(first)).toEqual([assetId, ...hexIds(legacy).slice(0, 2)]);
-    expect((await db.collection("assets").findOne({ _id: new Types.ObjectId(assetId) }))?.listBucket).toBe(1);
-  });
+test("a cursor of the other dialect's adapter is a 400, the services' own cursor pages on", async () => {
+  const store = await stack.assetStore();
+  const other = openAssetStore({ db: (await stack.mongoConnection()).db, dialect: store.dialect === "mongodb" ? "ferretdb-v1" : "mongodb" });
+  const first = await list("limit=2");
+  const last = (await store.findById(first.items[1]._id)) as AssetDoc;
+  const response = await getJson(stack.gatewayUrl, `/api/assets?limit=2&cursor=${other.cursorAfter(last)}`, token);
+  expect(response.status).toBe(400);
+  expect((await response.json()).error).toMatchObject({ code: "bad_request", message: "cursor is invalid" });
+  expect(idsOf(await list(`limit=2&cursor=${first.nextCursor}`))).toEqual([...ids].reverse().slice(2, 4));
 });
 
 // Racing first uploads create the counter together. `total` is not checked here: FerretDB v1's

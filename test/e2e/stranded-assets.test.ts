@@ -5,29 +5,29 @@
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { AssetRepository, assetModel } from "@pipeline/assets";
+import { type AssetStore, openAssetStore } from "@pipeline/assets";
 import { runIdFor } from "@pipeline/messaging";
-
+import { connectMongo, type MongoConnection } from "@pipeline/runtime/mongo";
 import { LocalStorage } from "@pipeline/storage";
-import mongoose, { Types } from "mongoose";
+import { Types } from "mongoose";
 import { productPhoto } from "../helpers/images.ts";
 import { waitForStatus } from "../helpers/outcomes.ts";
-import { Stack } from "../helpers/stack.ts";
+import { quietLogger, Stack } from "../helpers/stack.ts";
 import { newUserId, tokenFor } from "../helpers/tokens.ts";
 
 let stack: Stack;
-let connection: mongoose.Connection;
-let repository: AssetRepository;
+let connection: MongoConnection;
+let repository: AssetStore;
 const user = newUserId();
 
 beforeAll(async () => {
   stack = await Stack.start({ env: { SWEEP_INTERVAL_MS: "300", SWEEP_STALE_AFTER_MS: "1000" } });
-  connection = await mongoose.createConnection(stack.mongoUrl).asPromise();
-  repository = new AssetRepository(assetModel(connection));
+  connection = await connectMongo(stack.mongoUrl, quietLogger, stack.dialectSetting);
+  repository = openAssetStore(connection);
 }, 60_000);
 
 afterAll(async () => {
-  await connection?.close();
+  await connection?.client.close();
   await stack?.stop();
 });
 

@@ -7,7 +7,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { baseConfigSchema, loadConfig } from "@pipeline/runtime/config";
+import { type AssetStore, openAssetStore } from "@pipeline/assets";
+import { baseConfigSchema, loadConfig, mongoConfigSchema } from "@pipeline/runtime/config";
+import { createLogger } from "@pipeline/runtime/logger";
+import { connectMongo, type MongoConnection, type MongoDialectSetting } from "@pipeline/runtime/mongo";
 import { type RedisClient, redisConnection } from "@pipeline/runtime/redis";
 import type { Subprocess } from "bun";
 import { Redis } from "ioredis";
@@ -16,6 +19,10 @@ import { freePort, type ServiceName, startServiceOnFreePort, stopProcess } from 
 import { requireRedis, sharedMongoBase, TEST_REDIS_URL } from "./shared-servers.ts";
 
 export const TEST_JWT_SECRET = "test-secret-0123456789abcdef";
+
+/** A logger for connections tests open themselves. */
+export const quietLogger = createLogger("test");
+quietLogger.level = "silent";
 
 export interface ServiceHandle {
   name: ServiceName;
@@ -111,6 +118,22 @@ export class Stack {
   }
   private connection?: mongoose.Connection;
 
+  /** MONGO_DIALECT as the services get it (the test run's, unless the stack sets one). */
+  get dialectSetting(): MongoDialectSetting {
+    return loadConfig(mongoConfigSchema, { ...process.env, ...this.env }).MONGO_DIALECT;
+  }
+
+  /** A driver connection to this stack's database with the services' dialect, and the Asset store they use. */
+  async assetStore(): Promise<AssetStore> {
+    return openAssetStore(await this.mongoConnection());
+  }
+
+  async mongoConnection(): Promise<MongoConnection> {
+    this.mongo ??= await connectMongo(this.mongoUrl, quietLogger, this.dialectSetting);
+    return this.mongo;
+  }
+  private mongo?: MongoConnection;
+
   /** The services' key prefix (QUEUE_PREFIX). */
   get prefix(): string {
     return this.env.QUEUE_PREFIX as string;
@@ -137,6 +160,7 @@ export class Stack {
     await Promise.all(this.services.map((service) => stopProcess(service.proc, 10_000)));
     await this.connection?.dropDatabase().catch(() => undefined);
     await this.connection?.close();
+    await this.mongo?.client.close();
     if (this.redisClient instanceof Redis) {
       const keys = await this.redisClient.keys(`${this.id}:*`);
       if (keys.length) await this.redisClient.del(...keys);

@@ -1,7 +1,8 @@
-/** The Asset: its model, its status machine, its one repository, its newest-first list walk and its wire serialisation. */
+/** The Asset: its document, its status machine, its store (one interface, an adapter per dialect), its cursor and its wire serialisation. */
 
-export * from "./list-walk.ts";
+export * from "./cursor.ts";
+export * from "./migrations.ts";
 export * from "./model.ts";
-export * from "./repository.ts";
 export * from "./response.ts";
 export * from "./state-machine.ts";
+export * from "./store.ts";

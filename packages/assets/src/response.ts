@@ -1,7 +1,7 @@
 /**
  * Serialises a stored Asset through the wire schema, so every response has
  * the documented shape. Generic on purpose: a new field needs only the model
- * and the schema; the schema drops what clients must not see (listBucket).
+ * and the schema; the schema drops what clients must not see (a store adapter's own fields).
  */
 import { type AssetResponse, assetResponseSchema } from "@pipeline/contracts/asset";
 import type { AssetDoc } from "./model.ts";

@@ -92,6 +92,11 @@ export const mongoConfigSchema = z.object({
     .string()
     .regex(/^mongodb(\+srv)?:\/\/[^/]+\/[^/?]+/, "must be a mongodb:// URL with a database name")
     .default("mongodb://127.0.0.1:27017/collectibles"),
+  /**
+   * Which store adapter the services use: `auto` asks the server (`buildInfo`) at connect,
+   * `mongodb` or `ferretdb-v1` choose one (see @pipeline/runtime/mongo).
+   */
+  MONGO_DIALECT: z.enum(["auto", "mongodb", "ferretdb-v1"], { error: 'must be "auto", "mongodb" or "ferretdb-v1"' }).default("auto"),
 });
 
 export const jwtConfigSchema = z.object({

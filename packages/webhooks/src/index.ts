@@ -1,4 +1,4 @@
-/** Webhooks: the target guard, Standard Webhooks signing, one delivery attempt, and the repository of webhooks and deliveries. */
+/** Webhooks: the target guard, Standard Webhooks signing, one delivery attempt, and the store of webhooks and deliveries (an adapter per dialect). */
 export * from "./config.ts";
 export * from "./owners.ts";
 export * from "./repository.ts";
@@ -6,3 +6,4 @@ export * from "./response.ts";
 export * from "./send.ts";
 export * from "./signing.ts";
 export * from "./ssrf.ts";
+export * from "./store.ts";

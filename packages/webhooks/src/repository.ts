@@ -1,20 +1,22 @@
 /**
- * Webhooks and their deliveries in MongoDB, through the driver's collections
- * (plain find / insert / updateOne / delete only: the tests' FerretDB v1 has
- * no transactions and no TTL indexes). Reads for users are scoped to their
- * owner; "MongoDB is down" becomes a 503.
+ * Webhooks and their deliveries in MongoDB, through the `mongodb` driver
+ * (plain find / insert / updateOne / delete only). Reads for users are scoped
+ * to their owner; "MongoDB is down" becomes a 503. Deliveries are kept for
+ * WEBHOOK_DELIVERY_RETENTION_DAYS: each dialect's adapter expires them its
+ * own way (mongodb-store.ts: a TTL index; ferretdb-v1-store.ts: a sweep).
  */
 import { objectIdSchema } from "@pipeline/contracts/asset";
 import type { DeliveryAttempt, DeliveryStatus, WebhookEventType } from "@pipeline/contracts/webhooks";
-import { createMissingIndexes, guardMongo, isDuplicateKey } from "@pipeline/runtime/mongo";
-import { type Collection, type Connection, Types } from "mongoose";
+import type { Logger } from "@pipeline/runtime/logger";
+import { guardMongo, type IndexSpec, type IndexSync, isDuplicateKey, type MongoDialect } from "@pipeline/runtime/mongo";
+import { type Collection, type Db, ObjectId } from "mongodb";
 
 export const WEBHOOKS_COLLECTION = "webhooks";
 export const DELIVERIES_COLLECTION = "webhook_deliveries";
 
 export interface WebhookDoc {
-  _id: Types.ObjectId;
-  userId: Types.ObjectId;
+  _id: ObjectId;
+  userId: ObjectId;
   url: string;
   events: WebhookEventType[];
   /** Needed in clear to sign (HMAC); never listed. */
@@ -34,8 +36,8 @@ export interface AttemptDoc extends Omit<DeliveryAttempt, "at"> {
 export interface DeliveryDoc {
   /** `msg_…`, the `webhook-id` header. */
   _id: string;
-  webhookId: Types.ObjectId;
-  userId: Types.ObjectId;
+  webhookId: ObjectId;
+  userId: ObjectId;
   type: WebhookEventType;
   status: DeliveryStatus;
   attempts: AttemptDoc[];
@@ -57,36 +59,48 @@ export interface NewDelivery {
   type: WebhookEventType;
 }
 
-const objectId = (id: string) => new Types.ObjectId(id);
-// Strictly 24 hex (the contract's id): mongoose also accepts 12-character strings as ids.
+const objectId = (id: string) => new ObjectId(id);
+// Strictly 24 hex (the contract's id): the driver also accepts 12-character strings as ids.
 const isHexId = (id: string) => objectIdSchema.safeParse(id).success;
 
-export class WebhookRepository {
-  private readonly webhooks: Collection<WebhookDoc>;
-  private readonly deliveries: Collection<DeliveryDoc>;
+/** The indexes both adapters define. */
+export const WEBHOOK_INDEXES: IndexSpec[] = [{ key: { userId: 1 }, name: "userId_1" }];
+export const DELIVERY_INDEXES: IndexSpec[] = [{ key: { webhookId: 1, createdAt: -1 }, name: "webhookId_1_createdAt_-1" }];
 
-  constructor(connection: Connection) {
-    this.webhooks = connection.collection<WebhookDoc>(WEBHOOKS_COLLECTION);
-    this.deliveries = connection.collection<DeliveryDoc>(DELIVERIES_COLLECTION);
+export interface StoreSettings {
+  /** How long a delivery record is kept, in days. */
+  retentionDays: number;
+}
+
+/** The webhook store both adapters share; each adds its indexes and how old deliveries go. */
+export abstract class WebhookRepository {
+  abstract readonly dialect: MongoDialect;
+  protected readonly webhooks: Collection<WebhookDoc>;
+  protected readonly deliveries: Collection<DeliveryDoc>;
+
+  constructor(
+    db: Db,
+    protected readonly settings: StoreSettings,
+  ) {
+    this.webhooks = db.collection<WebhookDoc>(WEBHOOKS_COLLECTION);
+    this.deliveries = db.collection<DeliveryDoc>(DELIVERIES_COLLECTION);
   }
 
-  /**
-   * Creates the indexes (idempotent: a no-op for those that exist). Run at start, beside serving
-   * (`createIndexesInBackground` in @pipeline/runtime/mongo); returns the indexes' names.
-   */
-  async init(): Promise<string[]> {
-    const [webhooks, deliveries] = await Promise.all([
-      createMissingIndexes(this.webhooks, [{ key: { userId: 1 } }]),
-      createMissingIndexes(this.deliveries, [{ key: { webhookId: 1, createdAt: -1 } }]),
-    ]);
-    return [...webhooks, ...deliveries];
+  /** Creates the missing indexes and reports those whose options differ (at start, beside serving: `createIndexesInBackground`). */
+  abstract syncIndexes(): Promise<IndexSync>;
+
+  /** Keeps deliveries within their retention while the service runs (the notifier); the stopper. */
+  abstract expireDeliveries(logger: Logger): () => void;
+
+  protected get retentionMs(): number {
+    return this.settings.retentionDays * 86_400_000;
   }
 
   create(input: NewWebhook): Promise<WebhookDoc> {
     return guardMongo(async () => {
       const now = new Date();
       const doc: WebhookDoc = {
-        _id: new Types.ObjectId(),
+        _id: new ObjectId(),
         userId: objectId(input.userId),
         url: input.url,
         events: input.events,
@@ -134,12 +148,12 @@ export class WebhookRepository {
     });
   }
 
-  /** The user's enabled webhooks that take events of `type`. */
   /** Every user with a webhook (to rebuild the owners' set in Redis). */
   ownerIds(): Promise<string[]> {
     return guardMongo(async () => (await this.webhooks.distinct("userId")).map((id) => String(id)));
   }
 
+  /** The user's enabled webhooks that take events of `type`. */
   subscribed(userId: string, type: WebhookEventType): Promise<WebhookDoc[]> {
     return guardMongo(() => this.webhooks.find({ userId: objectId(userId), enabled: true, events: type }).toArray());
   }
@@ -191,20 +205,20 @@ export class WebhookRepository {
   }
 
   /** Starts a failure streak unless one is running. */
-  markFailing(webhookId: Types.ObjectId, since: Date): Promise<void> {
+  markFailing(webhookId: ObjectId, since: Date): Promise<void> {
     return guardMongo(async () => {
       await this.webhooks.updateOne({ _id: webhookId, failingSince: null }, { $set: { failingSince: since, updatedAt: new Date() } });
     });
   }
 
   /** Ends a failure streak (an attempt succeeded). */
-  clearFailing(webhookId: Types.ObjectId): Promise<void> {
+  clearFailing(webhookId: ObjectId): Promise<void> {
     return guardMongo(async () => {
       await this.webhooks.updateOne({ _id: webhookId, failingSince: { $ne: null } }, { $set: { failingSince: null, updatedAt: new Date() } });
     });
   }
 
-  disable(webhookId: Types.ObjectId, reason: string): Promise<void> {
+  disable(webhookId: ObjectId, reason: string): Promise<void> {
     return guardMongo(async () => {
       await this.webhooks.updateOne({ _id: webhookId, enabled: true }, { $set: { enabled: false, disabledReason: reason, updatedAt: new Date() } });
     });

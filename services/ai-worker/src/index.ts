@@ -1,6 +1,6 @@
 /** ai-worker: consumes `ai-processing`. Wiring only; health and metrics on PORT. */
 
-import { AssetRepository, assetModel } from "@pipeline/assets";
+import { openAssetStore } from "@pipeline/assets";
 import { ClientEvents } from "@pipeline/messaging";
 import { loadConfig } from "@pipeline/runtime/config";
 import { healthRoutes } from "@pipeline/runtime/http";
@@ -40,7 +40,7 @@ try {
       lock: { durationMs: config.WORKER_LOCK_MS, stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS, maxStalledCount: config.WORKER_MAX_STALLED_COUNT },
     },
     {
-      repository: new AssetRepository(assetModel(mongo)),
+      repository: openAssetStore(mongo),
       storage,
       remover,
       analyzer,
@@ -63,7 +63,7 @@ try {
     { name: "http", close: () => server?.stop(true) },
     { name: "redis", close: () => redis.quit() },
     { name: "tracing", close: () => shutdownTracing() },
-    { name: "mongo", close: () => mongo.close() },
+    { name: "mongo", close: () => mongo.client.close() },
   ]);
   const app = new Hono();
   healthRoutes(app, { mongo: () => mongoIsUp(mongo), redis: () => redisIsUp(redis), worker: async () => aiWorker.isRunning() }, isShuttingDown);

@@ -1,5 +1,5 @@
 /** Ingest: validates uploads, stores originals, creates Assets, queues AI jobs. Wiring only. */
-import { AssetRepository, assetModel, ensureAssetIndexes } from "@pipeline/assets";
+import { openAssetStore } from "@pipeline/assets";
 import { aiJobSettings, ClientEvents, openQueue, WEBHOOK_QUEUE } from "@pipeline/messaging";
 import { internalSecret } from "@pipeline/runtime/auth";
 import { loadConfig } from "@pipeline/runtime/config";
@@ -10,7 +10,7 @@ import { connectMongo, createIndexesInBackground, mongoIsUp } from "@pipeline/ru
 import { redisConnection, redisIsUp } from "@pipeline/runtime/redis";
 import { initTracing, shutdownTracing } from "@pipeline/runtime/tracing";
 import { createStorage } from "@pipeline/storage";
-import { WebhookOwners, WebhookRepository } from "@pipeline/webhooks";
+import { openWebhookStore, WebhookOwners } from "@pipeline/webhooks";
 import { createIngestApp } from "./app.ts";
 import { ingestConfigSchema } from "./config.ts";
 import { IdempotentUploads } from "./idempotency.ts";
@@ -29,16 +29,18 @@ try {
   await initTracing("ingest");
   logger.level = config.LOG_LEVEL;
   const storage = createStorage(config);
-  const mongo = await connectMongo(config.MONGO_URL, logger);
-  const assets = assetModel(mongo);
-  await assets.init();
-  const webhookRepository = new WebhookRepository(mongo);
+  const mongo = await connectMongo(config.MONGO_URL, logger, config.MONGO_DIALECT);
+  const repository = openAssetStore(mongo);
+  const webhookRepository = openWebhookStore(mongo, { retentionDays: config.WEBHOOK_DELIVERY_RETENTION_DAYS });
   // Beside serving: a long build on a large collection holds up neither this replica nor the others.
-  void createIndexesInBackground(logger, { assets: () => ensureAssetIndexes(assets), webhooks: () => webhookRepository.init() });
+  void createIndexesInBackground(logger, { assets: () => repository.syncIndexes(), webhooks: () => webhookRepository.syncIndexes() });
+  void repository
+    .pendingMigration()
+    .then((pending) => pending && logger.warn({ dialect: mongo.dialect }, pending))
+    .catch(() => undefined);
   const redis = redisConnection(config, "producer");
   redis.on("error", (error) => logger.warn({ err: error.message }, "redis error"));
   const producer = new AiJobProducer(redis, config.QUEUE_PREFIX, aiJobSettings(config), storage.plainHttpBase);
-  const repository = new AssetRepository(assets);
   const assetsService = new AssetsService(repository, storage, producer, logger);
   const events = new ClientEvents(redis, config.QUEUE_PREFIX);
   const metrics = createMetrics("ingest");
@@ -74,7 +76,7 @@ try {
     { name: "webhook queue", close: () => webhookQueue.close() },
     { name: "redis", close: () => redis.quit() },
     { name: "tracing", close: () => shutdownTracing() },
-    { name: "mongo", close: () => mongo.close() },
+    { name: "mongo", close: () => mongo.client.close() },
   ]);
   const app = createIngestApp({
     logger,

@@ -7,14 +7,14 @@
  * again under the id the Asset names; a job that exists is left alone, so
  * the sweep never runs an Asset twice.
  */
-import type { AssetDoc, AssetRepository } from "@pipeline/assets";
+import type { AssetDoc, AssetStore } from "@pipeline/assets";
 import type { Category } from "@pipeline/contracts/asset";
 import type { Logger } from "@pipeline/runtime/logger";
 import type { RedisClient } from "@pipeline/runtime/redis";
 import type { AiJobProducer } from "./queue.ts";
 
 export interface StrandedAssetSweepDeps {
-  repository: Pick<AssetRepository, "findProcessingSince">;
+  repository: Pick<AssetStore, "findProcessingSince">;
   producer: Pick<AiJobProducer, "enqueue" | "get">;
   redis: RedisClient;
   prefix: string;

@@ -10,7 +10,7 @@ import { connectMongo, createIndexesInBackground, mongoIsUp } from "@pipeline/ru
 import { redisConnection, redisIsUp } from "@pipeline/runtime/redis";
 import { socketStreamName } from "@pipeline/runtime/socket-stream";
 import { initTracing, shutdownTracing } from "@pipeline/runtime/tracing";
-import { WebhookRepository } from "@pipeline/webhooks";
+import { openWebhookStore } from "@pipeline/webhooks";
 import { Hono } from "hono";
 import { notifierConfigSchema } from "./config.ts";
 import { connectedSocketsGauge, notifierMetrics } from "./metrics.ts";
@@ -30,8 +30,9 @@ try {
   const registry = createMetrics("notifier");
   const metrics = notifierMetrics(registry);
   const mongo = await connectMongo(config.MONGO_URL, logger);
-  const webhookRepository = new WebhookRepository(mongo);
-  void createIndexesInBackground(logger, { webhooks: () => webhookRepository.init() });
+  const webhookRepository = openWebhookStore(mongo, { retentionDays: config.WEBHOOK_DELIVERY_RETENTION_DAYS });
+  void createIndexesInBackground(logger, { webhooks: () => webhookRepository.syncIndexes() });
+  const stopExpiringDeliveries = webhookRepository.expireDeliveries(logger);
   const webhooks = createWebhookWorker({
     connection: queueRedis,
     prefix: config.QUEUE_PREFIX,
@@ -76,11 +77,12 @@ try {
     { name: "outcomes", close: () => consumer.close(config.SHUTDOWN_TIMEOUT_MS / 2) },
     // Deliveries still in flight after half the deadline are handed back to the queue.
     { name: "webhooks", close: () => webhooks.close(config.SHUTDOWN_TIMEOUT_MS / 2) },
+    { name: "delivery expiry", close: () => stopExpiringDeliveries() },
     { name: "sockets", close: () => io.close() },
     { name: "http", close: () => server?.stop(true) },
     { name: "redis", close: () => Promise.all([adapterRedis.quit(), queueRedis.quit()]) },
     { name: "tracing", close: () => shutdownTracing() },
-    { name: "mongo", close: () => mongo.close() },
+    { name: "mongo", close: () => mongo.client.close() },
   ]);
   const app = new Hono<{ Bindings: Bun.Server<unknown> }>();
   healthRoutes(

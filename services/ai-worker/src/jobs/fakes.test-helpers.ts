@@ -3,8 +3,8 @@
  * only): no Redis, no MongoDB, no network.
  */
 import type { AssetDoc } from "@pipeline/assets/model";
-import type { ActiveResult } from "@pipeline/assets/repository";
 import { TRANSITIONS, type TransitionName } from "@pipeline/assets/state-machine";
+import type { ActiveResult } from "@pipeline/assets/store";
 import type { AssetProgressState, AssetStatus, Category, ExtractedMetadata, MetadataSource } from "@pipeline/contracts/asset";
 import { type ClientEventJob, clientEventJobSchema } from "@pipeline/contracts/events";
 import type { JobData } from "@pipeline/contracts/jobs";
@@ -12,7 +12,7 @@ import { type ClientMessage, eventIdOf, type FinalMessage, type WriteResult } fr
 import { createLogger } from "@pipeline/runtime/logger";
 import type { ImageStorage, SaveOptions } from "@pipeline/storage";
 import type { Job } from "bullmq";
-import { Types } from "mongoose";
+import { ObjectId } from "mongodb";
 import { Registry } from "prom-client";
 import { WorkerMetrics } from "../metrics.ts";
 import { progressReporter } from "../progress.ts";
@@ -30,11 +30,11 @@ export const METADATA: ExtractedMetadata = {
 };
 
 export function makeAsset(overrides: Partial<AssetDoc> = {}): AssetDoc {
-  const _id = overrides._id ?? new Types.ObjectId();
+  const _id = overrides._id ?? new ObjectId();
   const at = new Date("2024-05-01T10:00:00.000Z");
   return {
     _id,
-    userId: new Types.ObjectId(),
+    userId: new ObjectId(),
     category: "sneaker",
     status: "processing",
     images: { original: { url: ORIGINAL_URL } },

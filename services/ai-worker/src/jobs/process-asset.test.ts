@@ -3,7 +3,7 @@ import type { ProgressStage } from "@pipeline/contracts/asset";
 import { assetProcessedFailureSchema, assetProcessedSuccessSchema } from "@pipeline/contracts/events";
 import { PermanentError, RetryLaterError, TransientError } from "@pipeline/runtime/errors";
 import { DelayedError, UnrecoverableError } from "bullmq";
-import { Types } from "mongoose";
+import { ObjectId } from "mongodb";
 import { AttemptTimeoutError } from "../failures.ts";
 import {
   asBullJob,
@@ -91,7 +91,7 @@ describe("processAssetJob: success", () => {
 describe("processAssetJob: runs that must not change the Asset", () => {
   test("a superseded job (the Asset names a newer job id) does nothing", async () => {
     const deps = makeDeps();
-    const _id = new Types.ObjectId();
+    const _id = new ObjectId();
     const assetId = _id.toHexString();
     const asset = deps.repository.add(makeAsset({ _id, processingJobId: `${assetId}-r1` }));
     const job = makeJob({ id: assetId, data: jobDataFor(asset) });
@@ -354,7 +354,7 @@ describe("finalizeFailure", () => {
 
   test("does not fail or announce an Asset that a newer run owns", async () => {
     const deps = makeDeps();
-    const _id = new Types.ObjectId();
+    const _id = new ObjectId();
     const assetId = _id.toHexString();
     const asset = deps.repository.add(makeAsset({ _id, status: "failed", processingJobId: `${assetId}-r1`, aiMetadata: { error: "newer run's reason" } }));
     const job = makeJob({ id: assetId, data: jobDataFor(asset) });
@@ -391,7 +391,7 @@ describe("finalizeFailure", () => {
 
   test("ignores a job whose data names no asset", async () => {
     const deps = makeDeps();
-    const job = makeJob({ id: new Types.ObjectId().toHexString(), data: {} as never });
+    const job = makeJob({ id: new ObjectId().toHexString(), data: {} as never });
 
     await finalizeFailure(deps, asBullJob(job), "whatever", log);
 

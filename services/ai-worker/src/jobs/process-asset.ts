@@ -8,7 +8,7 @@
  * recorded, and the Asset keeps its status.
  */
 
-import type { AssetRepository } from "@pipeline/assets";
+import type { AssetStore } from "@pipeline/assets";
 import { describeZodError } from "@pipeline/contracts/errors";
 import { type JobData, jobDataSchemaFor } from "@pipeline/contracts/jobs";
 import { type ClientEvents, handBack, isReanalysisJob, type JobContext } from "@pipeline/messaging";
@@ -25,7 +25,7 @@ import type { ProgressReporter, RunProgress } from "../progress.ts";
 import type { BackgroundRemover, MetadataAnalyzer } from "../providers.ts";
 
 export interface ProcessAssetDeps {
-  repository: Pick<AssetRepository, "findById" | "markActive" | "markFailed" | "markReanalyzed" | "markReanalysisFailed">;
+  repository: Pick<AssetStore, "findById" | "markActive" | "markFailed" | "markReanalyzed" | "markReanalysisFailed">;
   storage: ImageStorage;
   remover: BackgroundRemover;
   analyzer: MetadataAnalyzer;

@@ -9,7 +9,7 @@
  * idempotently; with Redis unreachable each Redis step is a 503, and the
  * owner repeats the DELETE.
  */
-import type { AssetDoc, AssetRepository } from "@pipeline/assets";
+import type { AssetDoc, AssetStore } from "@pipeline/assets";
 import { objectIdSchema } from "@pipeline/contracts/asset";
 import type { ClientEvents, DeletionMarkers } from "@pipeline/messaging";
 import { HttpError, orUnavailable } from "@pipeline/runtime/http";
@@ -18,7 +18,7 @@ import type { ImageStorage } from "@pipeline/storage";
 import type { AiJobProducer } from "../queue.ts";
 
 export interface AssetRemovalDeps {
-  repository: Pick<AssetRepository, "findOwned" | "deleteOwned">;
+  repository: Pick<AssetStore, "findOwned" | "deleteOwned">;
   storage: Pick<ImageStorage, "remove">;
   producer: Pick<AiJobProducer, "cancel">;
   markers: Pick<DeletionMarkers, "mark" | "unmark" | "deletedBy">;

@@ -2,13 +2,12 @@ import { describe, expect, test } from "bun:test";
 import type { AssetDoc } from "@pipeline/assets/model";
 import { DependencyError, HttpError } from "@pipeline/runtime/http";
 import { createLogger } from "@pipeline/runtime/logger";
-import { Types } from "mongoose";
-import { decodeCursor } from "../cursor.ts";
+import { ObjectId } from "mongodb";
 import { AssetsService } from "./assets-service.ts";
 import { FakeAssetStore, FakeQueue, FakeStorage } from "./fakes.test-helpers.ts";
 
-const USER = new Types.ObjectId().toHexString();
-const OTHER_USER = new Types.ObjectId().toHexString();
+const USER = new ObjectId().toHexString();
+const OTHER_USER = new ObjectId().toHexString();
 const IMAGE = new Uint8Array([0xff, 0xd8, 0xff, 0xe0]);
 
 function setup() {
@@ -21,11 +20,11 @@ function setup() {
 
 /** A stored `failed` Asset of `userId` whose last run was `jobId` (its own id when omitted). */
 function failedAsset(store: FakeAssetStore, userId = USER, jobId?: (id: string) => string): AssetDoc {
-  const _id = new Types.ObjectId();
+  const _id = new ObjectId();
   const at = new Date("2024-05-01T10:00:00.000Z");
   return store.add({
     _id,
-    userId: new Types.ObjectId(userId),
+    userId: new ObjectId(userId),
     category: "camera",
     status: "failed",
     images: { original: { url: "https://media.test/original/7.jpg" } },
@@ -73,20 +72,6 @@ describe("AssetsService.submitUpload", () => {
       category: "sneaker",
       attempt: 0,
     });
-  });
-
-  test("numbers each of the owner's Assets into a list bucket of LIST_BUCKET_SIZE", async () => {
-    const { store, service } = setup();
-    const buckets: (number | null | undefined)[] = [];
-    for (let i = 0; i < 33; i++) {
-      const { assetId } = await service.submitUpload({ userId: USER, category: "other", image: IMAGE, contentType: "image/jpeg" });
-      buckets.push(store.get(assetId)?.listBucket);
-    }
-    const other = await service.submitUpload({ userId: OTHER_USER, category: "other", image: IMAGE, contentType: "image/jpeg" });
-
-    expect(buckets.slice(0, 32).every((bucket) => bucket === 0)).toBe(true);
-    expect(buckets[32]).toBe(1);
-    expect(store.get(other.assetId)?.listBucket).toBe(0);
   });
 
   test("when the job cannot be queued, the Asset is marked failed and the error propagates", async () => {
@@ -166,11 +151,11 @@ describe("AssetsService.list", () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
       const at = new Date(Date.UTC(2024, 4, 1, 10, i));
-      const _id = new Types.ObjectId();
+      const _id = new ObjectId();
       ids.push(_id.toHexString());
       context.store.add({
         _id,
-        userId: new Types.ObjectId(USER),
+        userId: new ObjectId(USER),
         category: "other",
         status: "active",
         images: { original: { url: `https://media.test/original/${i}.jpg` } },
@@ -197,14 +182,13 @@ describe("AssetsService.list", () => {
     expect(first).toMatchObject({ total: 5, limit: 2, page: null });
   });
 
-  test("the next cursor carries the last item's list bucket, and the items do not show it", async () => {
-    const { service } = setup();
+  test("the next cursor is the store's cursor after the last item shown", async () => {
+    const { store, service } = setup();
     for (let i = 0; i < 3; i++) await service.submitUpload({ userId: USER, category: "other", image: IMAGE, contentType: "image/jpeg" });
 
     const first = await service.list({ userId: USER, limit: 2 });
 
-    expect(decodeCursor(first.nextCursor!)).toMatchObject({ id: first.items[1]!.id, bucket: 0 });
-    expect(first.items.every((item) => !("listBucket" in item))).toBe(true);
+    expect(first.nextCursor).toBe(store.cursorAfter(store.get(first.items[1]!.id)!));
     expect(first.total).toBe(3);
   });
 

@@ -1,13 +1,12 @@
 /** What ingest does for a user: take an upload, read and list their Assets, retry a failed one, archive one; never leave an Asset stranded. */
-import { type AssetDoc, type AssetRepository, canTransition, positionOf, toAssetResponse } from "@pipeline/assets";
+import { type AssetDoc, type AssetStore as AssetStoreAdapter, canTransition, InvalidCursorError, toAssetResponse } from "@pipeline/assets";
 import type { Accepted, AssetPage, AssetPatch, AssetResponse, AssetStatus, Category } from "@pipeline/contracts/asset";
 import type { JobData } from "@pipeline/contracts/jobs";
 import { type FairLane, runIdFor } from "@pipeline/messaging";
 import { HttpError } from "@pipeline/runtime/http";
 import type { Logger } from "@pipeline/runtime/logger";
 import type { ImageStorage } from "@pipeline/storage";
-import { Types } from "mongoose";
-import { decodeCursor, encodeCursor } from "../cursor.ts";
+import { ObjectId } from "mongodb";
 import type { AiJobProducer } from "../queue.ts";
 
 export interface UploadInput {
@@ -42,7 +41,10 @@ export interface ListInput {
 }
 
 /** What the service needs of the repository and the producer (in-memory fakes stand in for them in unit tests). */
-export type AssetStore = Pick<AssetRepository, "createProcessing" | "findOwned" | "findById" | "list" | "reopenFailed" | "markFailed" | "setArchived">;
+export type AssetStore = Pick<
+  AssetStoreAdapter,
+  "createProcessing" | "findOwned" | "findById" | "list" | "cursorAfter" | "reopenFailed" | "markFailed" | "setArchived"
+>;
 export type JobQueue = Pick<AiJobProducer, "enqueue" | "removeFinished" | "progressOf">;
 
 export class AssetsService {
@@ -55,7 +57,7 @@ export class AssetsService {
 
   async submitUpload(input: UploadInput): Promise<Accepted> {
     const { url: originalUrl } = await this.storage.save(input.image, { kind: "original", contentType: input.contentType });
-    const id = new Types.ObjectId();
+    const id = new ObjectId();
     const assetId = id.toHexString();
     const jobId = runIdFor(assetId);
     await this.repository.createProcessing({ id, userId: input.userId, category: input.category, originalUrl, jobId });
@@ -83,23 +85,21 @@ export class AssetsService {
 
   async list(input: ListInput): Promise<AssetPage> {
     if (input.cursor && input.page) throw new HttpError(400, "bad_request", "use either cursor or page, not both");
-    const after = input.cursor ? decodeCursor(input.cursor) : undefined;
-    if (after === null) throw new HttpError(400, "bad_request", "cursor is invalid");
     const filter = {
       userId: input.userId,
       ...(input.status ? { status: input.status } : {}),
       ...(input.updatedSince ? { updatedSince: input.updatedSince } : {}),
     };
     // One extra item tells whether there is a next page.
-    const { items, total } = await this.repository.list({
-      ...filter,
-      limit: input.limit + 1,
-      skip: input.page ? (input.page - 1) * input.limit : 0,
-      ...(after ? { after } : {}),
-    });
+    const { items, total } = await this.repository
+      .list({ ...filter, limit: input.limit + 1, skip: input.page ? (input.page - 1) * input.limit : 0, ...(input.cursor ? { after: input.cursor } : {}) })
+      .catch((error) => {
+        // Not a cursor of this store: another dialect's (after a move), or not one at all.
+        throw error instanceof InvalidCursorError ? new HttpError(400, "bad_request", error.message) : error;
+      });
     const pageItems = items.slice(0, input.limit);
     const last = pageItems.at(-1);
-    const nextCursor = items.length > input.limit && last ? encodeCursor(positionOf(last)) : null;
+    const nextCursor = items.length > input.limit && last ? this.repository.cursorAfter(last) : null;
     return { items: pageItems.map(toAssetResponse), nextCursor, total, limit: input.limit, page: input.page ?? null };
   }
 

@@ -2,28 +2,31 @@
  * In-memory stand-ins for AssetsService's repository, storage and producer
  * (unit tests only): no MongoDB, no Redis.
  */
-import { comesAfter, listBucketOf, newestFirst } from "@pipeline/assets/list-walk";
+import { decodeCursor, encodeCursor, InvalidCursorError, positionOf } from "@pipeline/assets/cursor";
 import type { AssetDoc } from "@pipeline/assets/model";
-import type { AssetFilter, AssetList, ListQuery, NewAsset } from "@pipeline/assets/repository";
 import { TRANSITIONS, type TransitionName } from "@pipeline/assets/state-machine";
+import type { AssetFilter, AssetList, ListQuery, NewAsset } from "@pipeline/assets/store";
 import type { AssetProgressState, AssetStatus } from "@pipeline/contracts/asset";
 import type { JobData } from "@pipeline/contracts/jobs";
 import type { ImageStorage, SaveOptions } from "@pipeline/storage";
-import { Types } from "mongoose";
+import { ObjectId } from "mongodb";
 import type { AssetStore, JobQueue } from "./assets-service.ts";
 
 const allows = (name: TransitionName, status: AssetStatus | null | undefined) =>
   (TRANSITIONS[name].from as readonly (AssetStatus | null | undefined)[]).includes(status);
 
+const FAKE_CURSOR = "fake";
+
+/** Newest first: createdAt descending, then _id descending. */
+const newestFirst = (a: AssetDoc, b: AssetDoc) => b.createdAt.getTime() - a.createdAt.getTime() || b._id.toHexString().localeCompare(a._id.toHexString());
+
 /**
- * The repository's methods with the semantics of its Mongo queries: owner scoping, newest-first order,
- * conditional transitions, a per-user counter numbering new Assets into list buckets. The bucket walk
- * itself is list-walk.ts's (tested there); here a list is simply the sorted, filtered Assets.
+ * The store's methods with the semantics of its Mongo queries: owner scoping, newest-first order,
+ * conditional transitions, cursors only it reads. The adapters' own ways of listing are tested
+ * against the database (test/e2e/asset-store.test.ts); here a list is simply the sorted, filtered Assets.
  */
 export class FakeAssetStore implements AssetStore {
   readonly assets = new Map<string, AssetDoc>();
-  /** Assets created per user, as the `asset_counters` collection counts them. */
-  readonly counters = new Map<string, number>();
 
   add(asset: AssetDoc): AssetDoc {
     this.assets.set(asset._id.toHexString(), { ...asset });
@@ -36,16 +39,13 @@ export class FakeAssetStore implements AssetStore {
 
   async createProcessing(input: NewAsset): Promise<void> {
     const now = new Date();
-    const n = (this.counters.get(input.userId) ?? 0) + 1;
-    this.counters.set(input.userId, n);
     this.add({
       _id: input.id,
-      userId: new Types.ObjectId(input.userId),
+      userId: new ObjectId(input.userId),
       category: input.category,
       status: "processing",
       images: { original: { url: input.originalUrl } },
       processingJobId: input.jobId,
-      listBucket: listBucketOf(n),
       createdAt: now,
       updatedAt: now,
     } as AssetDoc);
@@ -64,8 +64,14 @@ export class FakeAssetStore implements AssetStore {
   async list(query: ListQuery): Promise<AssetList> {
     const matching = this.matching(query);
     const skip = query.skip ?? 0;
-    const items = (query.after ? matching.filter(comesAfter(query.after)) : matching).slice(skip, skip + query.limit).map((a) => ({ ...a }));
-    return { items, total: matching.length };
+    const after = query.after === undefined ? undefined : decodeCursor(FAKE_CURSOR, query.after)?.position;
+    if (query.after !== undefined && !after) throw new InvalidCursorError();
+    const rest = after ? matching.filter((a) => newestFirst(a, { _id: new ObjectId(after.id), createdAt: after.createdAt } as AssetDoc) > 0) : matching;
+    return { items: rest.slice(skip, skip + query.limit).map((a) => ({ ...a })), total: matching.length };
+  }
+
+  cursorAfter(asset: AssetDoc): string {
+    return encodeCursor(FAKE_CURSOR, positionOf(asset));
   }
 
   async reopenFailed(id: string, userId: string, jobId: string): Promise<AssetDoc | null> {

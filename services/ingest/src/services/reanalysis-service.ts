@@ -4,19 +4,19 @@
  * An active Asset stays active and serves its results until the new ones replace them; a failed
  * one is retried. Either way the run is queued in the fair share's re-analysis lane, below new uploads.
  */
-import type { AssetDoc, AssetRepository, ReanalysisFilter } from "@pipeline/assets";
+import type { AssetDoc, AssetStore, ReanalysisFilter } from "@pipeline/assets";
 import { canTransition } from "@pipeline/assets";
 import type { BulkReanalysis, BulkReanalysisRequest } from "@pipeline/contracts/admin";
 import type { Category, ReanalysisAccepted } from "@pipeline/contracts/asset";
 import { runIdFor } from "@pipeline/messaging";
 import { HttpError } from "@pipeline/runtime/http";
 import type { Logger } from "@pipeline/runtime/logger";
-import { Types } from "mongoose";
+import { ObjectId } from "mongodb";
 import type { AiJobProducer } from "../queue.ts";
 import { type AssetsService, jobDataOf } from "./assets-service.ts";
 
 export interface ReanalysisDeps {
-  repository: Pick<AssetRepository, "findOwned" | "findForReanalysis" | "requestReanalysis" | "markReanalysisFailed">;
+  repository: Pick<AssetStore, "findOwned" | "findForReanalysis" | "requestReanalysis" | "markReanalysisFailed">;
   producer: Pick<AiJobProducer, "enqueue">;
   /** A failed Asset's re-analysis is its retry. */
   assets: Pick<AssetsService, "retry">;
@@ -36,7 +36,7 @@ export class ReanalysisService {
   /** Up to `limit` matching Assets after `cursor`, in id order; the answer's cursor goes on from there. */
   async reanalyzeMatching(request: BulkReanalysisRequest): Promise<BulkReanalysis> {
     const { filter, limit, cursor } = request;
-    if (cursor !== undefined && !Types.ObjectId.isValid(cursor)) throw new HttpError(400, "bad_request", "cursor is invalid");
+    if (cursor !== undefined && !ObjectId.isValid(cursor)) throw new HttpError(400, "bad_request", "cursor is invalid");
     const matching: ReanalysisFilter = {
       statuses: filter.status ? [filter.status] : ["active", "failed"],
       category: filter.category,

@@ -7,7 +7,8 @@
  * limited query would decode every Asset of the user; so a page reads a few
  * buckets and sorts them here.
  */
-import type { Types } from "mongoose";
+import type { ObjectId } from "mongodb";
+import type { ListPosition } from "../cursor.ts";
 
 export const LIST_BUCKET_SIZE = 32;
 
@@ -18,19 +19,17 @@ export function listBucketOf(assetNumber: number, bucketSize = LIST_BUCKET_SIZE)
 
 /** What ordering needs of an Asset. */
 export interface Listed {
-  _id: Types.ObjectId;
+  _id: ObjectId;
   createdAt: Date;
 }
 
 /** A position in a user's newest-first list: an item's creation time, id and bucket. */
-export interface ListPosition {
-  createdAt: Date;
-  id: string;
-  /** Unknown for cursors made before buckets: the walk then starts at the top bucket. */
+export interface BucketPosition extends ListPosition {
+  /** Unknown for Assets not numbered yet (`bun run migrate`): the walk then starts at the top bucket. */
   bucket?: number;
 }
 
-export function positionOf(asset: Listed & { listBucket?: number | null }): ListPosition {
+export function bucketPositionOf(asset: Listed & { listBucket?: number | null }): BucketPosition {
   return { createdAt: asset.createdAt, id: asset._id.toHexString(), ...(asset.listBucket != null ? { bucket: asset.listBucket } : {}) };
 }
 
@@ -55,7 +54,7 @@ export interface BucketWalk<T extends Listed> {
   limit: number;
   /** Items to pass over after the position (page numbers). */
   skip: number;
-  after?: ListPosition;
+  after?: BucketPosition;
   /** One bucket's Assets that pass the filter, in any order. */
   readBucket: (bucket: number) => Promise<T[]>;
 }

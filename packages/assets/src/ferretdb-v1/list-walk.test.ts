@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { Types } from "mongoose";
-import { comesAfter, type ListPosition, listBucketOf, newestFirst, positionOf, walkBuckets } from "./list-walk.ts";
+import { ObjectId } from "mongodb";
+import { type BucketPosition, bucketPositionOf, comesAfter, listBucketOf, newestFirst, walkBuckets } from "./list-walk.ts";
 
 interface Item {
-  _id: Types.ObjectId;
+  _id: ObjectId;
   createdAt: Date;
   listBucket: number;
   status: "active" | "failed";
@@ -14,7 +14,7 @@ const T0 = Date.UTC(2024, 4, 1);
 /** `count` Items of one user numbered 1..count in creation order, a second apart; every third is failed. */
 function userItems(count: number, bucketSize: number): Item[] {
   return Array.from({ length: count }, (_, i) => ({
-    _id: new Types.ObjectId(),
+    _id: new ObjectId(),
     createdAt: new Date(T0 + i * 1000),
     listBucket: listBucketOf(i + 1, bucketSize),
     status: i % 3 === 2 ? "failed" : "active",
@@ -42,7 +42,7 @@ function bucketReader(items: Item[], status?: Item["status"]) {
 const topOf = (items: Item[]) => Math.max(-1, ...items.map((item) => item.listBucket));
 
 /** One page as the service asks for it: limit + 1 items tell whether there is a next one. */
-async function page(items: Item[], options: { limit: number; status?: Item["status"]; after?: ListPosition; pageNumber?: number }) {
+async function page(items: Item[], options: { limit: number; status?: Item["status"]; after?: BucketPosition; pageNumber?: number }) {
   const { readBucket } = bucketReader(items, options.status);
   const found = await walkBuckets({
     top: topOf(items),
@@ -53,12 +53,12 @@ async function page(items: Item[], options: { limit: number; status?: Item["stat
   });
   const shown = found.slice(0, options.limit);
   const last = shown.at(-1);
-  return { ids: shown.map((item) => item._id.toHexString()), next: found.length > options.limit && last ? positionOf(last) : null };
+  return { ids: shown.map((item) => item._id.toHexString()), next: found.length > options.limit && last ? bucketPositionOf(last) : null };
 }
 
 async function allByCursor(items: Item[], limit: number, status?: Item["status"]): Promise<string[]> {
   const seen: string[] = [];
-  let after: ListPosition | undefined;
+  let after: BucketPosition | undefined;
   for (let pages = 0; pages <= items.length + 1; pages++) {
     const { ids, next } = await page(items, { limit, ...(status ? { status } : {}), ...(after ? { after } : {}) });
     seen.push(...ids);
@@ -84,7 +84,7 @@ describe("list buckets", () => {
   });
 
   test("newest first is createdAt descending, then _id descending", () => {
-    const [older, newer] = [new Types.ObjectId("65f1c0ffee0123456789aaaa"), new Types.ObjectId("65f1c0ffee0123456789bbbb")];
+    const [older, newer] = [new ObjectId("65f1c0ffee0123456789aaaa"), new ObjectId("65f1c0ffee0123456789bbbb")];
     const at = new Date(T0);
     expect(newestFirst({ _id: older, createdAt: new Date(T0 + 1) }, { _id: newer, createdAt: at })).toBeLessThan(0);
     expect(newestFirst({ _id: older, createdAt: at }, { _id: newer, createdAt: at })).toBeGreaterThan(0);
@@ -117,7 +117,7 @@ describe("walkBuckets", () => {
     /** Gives Assets number `group` (1-based) the first one's createdAt and the `ids` given. */
     const tie = (group: number[], ids: string[]) => {
       const createdAt = (tied[group[0]! - 1] as Item).createdAt;
-      for (const [i, n] of group.entries()) Object.assign(tied[n - 1] as Item, { createdAt, _id: new Types.ObjectId(ids[i]) });
+      for (const [i, n] of group.entries()) Object.assign(tied[n - 1] as Item, { createdAt, _id: new ObjectId(ids[i]) });
     };
     tie([4, 5], ["ffffffffffffffffffffff04", "000000000000000000000005"]); // buckets 0 and 1
     tie([12, 13, 14], ["ffffffffffffffffffffff12", "000000000000000000000013", "000000000000000000000014"]); // buckets 2 and 3
@@ -127,11 +127,11 @@ describe("walkBuckets", () => {
     }
   });
 
-  test("a cursor made before buckets (no bucket) starts at the top and gives the same page", async () => {
+  test("a cursor of an Asset not numbered yet (no bucket) starts at the top and gives the same page", async () => {
     const first = await page(items, { limit: 10 });
-    const { bucket: _unknown, ...withoutBucket } = first.next as ListPosition;
+    const { bucket: _unknown, ...withoutBucket } = first.next as BucketPosition;
 
-    expect((await page(items, { limit: 10, after: withoutBucket })).ids).toEqual((await page(items, { limit: 10, after: first.next as ListPosition })).ids);
+    expect((await page(items, { limit: 10, after: withoutBucket })).ids).toEqual((await page(items, { limit: 10, after: first.next as BucketPosition })).ids);
   });
 
   test("the first page of 1,000 Assets reads only the top two buckets, in one round", async () => {
@@ -149,7 +149,7 @@ describe("walkBuckets", () => {
     const cursorItem = many[500] as Item; // bucket 15, mid-bucket
     const { reads, readBucket } = bucketReader(many);
 
-    await walkBuckets({ top: topOf(many), limit: 21, skip: 0, after: positionOf(cursorItem), readBucket });
+    await walkBuckets({ top: topOf(many), limit: 21, skip: 0, after: bucketPositionOf(cursorItem), readBucket });
 
     expect(reads).toEqual([15, 14]);
   });
@@ -161,7 +161,7 @@ describe("walkBuckets", () => {
 
     const few = userItems(6, 4);
     const { reads, readBucket } = bucketReader(few);
-    const after = { ...positionOf(few[5] as Item), bucket: 999 };
+    const after = { ...bucketPositionOf(few[5] as Item), bucket: 999 };
     const found = await walkBuckets({ top: 1, limit: 10, skip: 0, after, readBucket });
     expect(found.map((item) => item._id.toHexString())).toEqual(expectedOrder(few).slice(1));
     expect(reads).toEqual([1, 0]);
