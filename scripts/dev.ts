@@ -120,7 +120,7 @@ async function start(): Promise<{ env: Record<string, string>; mongoUrl: string;
     database = await startEmbeddedDatabase({ port: dbPort, dataDir: join(ROOT, ".data", "db"), progress: log, signal: aborter.signal });
     env.MONGO_URL = `${database.url}collectibles`;
     checkNotStopping();
-    log(`FerretDB v1.24.2 on a private PostgreSQL at 127.0.0.1:${dbPort} (data in ${shown(join(ROOT, ".data", "db"))})`);
+    log(`FerretDB v1.24.2 on a private PostgreSQL at 127.0.0.1:${dbPort} (data in ${shown(database.pgData)})`);
   }
 
   const running = new Map<ServiceName, Subprocess>();
@@ -160,7 +160,7 @@ startup = start().then(async ({ env, mongoUrl, redisUrl }) => {
     `  notifier   http://127.0.0.1:${ports.notifier}  (Socket.IO: io(url, { auth: { token } }))`,
     `  ingest     http://127.0.0.1:${ports.ingest}, ai-worker http://127.0.0.1:${ports["ai-worker"]}  (health and metrics only)`,
     `  redis      ${redisUrl}${redis ? ` (private, data in ${shown(redis.dataDir)})` : ""}`,
-    `  database   ${mongoUrl.replace(/\/\/[^@/]*@/, "//")}${database ? " (FerretDB, data in .data/db)" : ""}`,
+    `  database   ${mongoUrl.replace(/\/\/[^@/]*@/, "//")}${database ? ` (FerretDB, data in ${shown(database.pgData)})` : ""}`,
     "",
     `  token of the demo user ${DEMO_USER_ID} (valid 24 h):`,
     `    ${token}`,

@@ -15,14 +15,16 @@
  *
  * PostgreSQL refuses to run as root: as root (CI) the cluster runs as the
  * unprivileged user EMBEDDED_PG_USER (default `postgres`, created by Debian's
- * PostgreSQL packages) through setpriv, so that user must be able to reach
- * `dataDir`. Binaries come from PG_BIN, `pg_config --bindir`, `initdb` on PATH,
+ * PostgreSQL packages) through setpriv. When that user cannot reach
+ * `dataDir` (a checkout under /root, or in a private temporary folder), the
+ * cluster lives in `<system temp>/pipeline-db-<hash of dataDir>/postgres`
+ * instead, owned by that user, and the first line printed says so. Binaries come from PG_BIN, `pg_config --bindir`, `initdb` on PATH,
  * Debian's /usr/lib/postgresql/<newest>/bin or Homebrew's (keg-only)
  * postgresql@<newest>. A missing program is a MissingPrerequisite naming its
  * install command.
  */
 
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { Subprocess } from "bun";
@@ -34,6 +36,10 @@ export interface EmbeddedDatabase {
   url: string;
   /** FerretDB's process and PostgreSQL's postmaster (its backends are the postmaster's children). */
   pids: { ferretdb: number; postgres: number };
+  /** Where PostgreSQL keeps its data (`<dataDir>/postgres`, or elsewhere when its user cannot reach dataDir). */
+  pgData: string;
+  /** The folder of PostgreSQL's Unix socket (for psql). */
+  socketDir: string;
   stop(): Promise<void>;
   /** At process exit, when nothing can be awaited: stop both at once. */
   kill(): void;
@@ -94,11 +100,17 @@ export async function startEmbeddedDatabase(options: {
   }
   await ensureFerretDb({ progress, signal: options.signal });
   const dataDir = resolve(options.dataDir);
-  const pgData = join(dataDir, "postgres");
   const asPgUser = pgUser ? ["setpriv", `--reuid=${pgUser}`, `--regid=${pgUser}`, "--init-groups"] : [];
   const giveToPgUser = (dir: string) => pgUser && run(["chown", `${pgUser}:`, dir]);
 
   mkdirSync(dataDir, { recursive: true });
+  const pgData = postgresDataDir(dataDir, (dir) => !pgUser || tryRun([...asPgUser, "test", "-x", dir]) !== undefined);
+  if (pgData !== join(dataDir, "postgres")) {
+    progress(`user ${pgUser} cannot enter ${shown(dataDir)}: PostgreSQL's data is in ${pgData}`);
+    mkdirSync(dirname(pgData), { recursive: true, mode: 0o700 });
+    refuseForeignFolder(dirname(pgData), pgUser as string);
+    giveToPgUser(dirname(pgData));
+  }
   if (!existsSync(pgData)) mkdirSync(pgData, { mode: 0o700 });
   giveToPgUser(pgData);
   if (pgUser && tryRun([...asPgUser, "test", "-w", pgData]) === undefined) {
@@ -176,6 +188,8 @@ export async function startEmbeddedDatabase(options: {
   return {
     url: `mongodb://127.0.0.1:${options.port}/`,
     pids: { ferretdb: started.pid, postgres: postgres.pid },
+    pgData,
+    socketDir,
     kill() {
       started.kill("SIGKILL");
       postgres.kill("SIGQUIT"); // PostgreSQL's immediate shutdown
@@ -185,6 +199,27 @@ export async function startEmbeddedDatabase(options: {
       await stopPostgres();
     },
   };
+}
+
+/**
+ * Where PostgreSQL keeps the data of `dataDir`: `<dataDir>/postgres`, unless its user cannot enter
+ * every folder down to `dataDir` (`canEnter`); then a folder of its own in the system's temporary
+ * folder, named by a hash of `dataDir` so each checkout keeps its own data across runs.
+ */
+export function postgresDataDir(dataDir: string, canEnter: (dir: string) => boolean, temp = process.env.EMBEDDED_PG_DATA_ROOT ?? "/var/tmp"): string {
+  const inCheckout = join(dataDir, "postgres");
+  if (canEnter(dataDir)) return inCheckout;
+  const hash = new Bun.CryptoHasher("sha256").update(dataDir).digest("hex").slice(0, 12);
+  return join(temp, `pipeline-db-${hash}`, "postgres");
+}
+
+/** A predictable folder in a shared temporary folder must be ours (root's) or the PostgreSQL user's, and not a link. */
+function refuseForeignFolder(dir: string, pgUser: string): void {
+  const stat = lstatSync(dir);
+  const pgUid = Number(tryRun(["id", "-u", pgUser]));
+  if (stat.isSymbolicLink() || !stat.isDirectory() || (stat.uid !== 0 && stat.uid !== pgUid)) {
+    throw new Error(`${dir} is not a folder of root or ${pgUser}: remove it, or set EMBEDDED_PG_DATA_ROOT`);
+  }
 }
 
 function postgresBinDir(): string {

@@ -15,5 +15,10 @@ export function openWebhookStore(connection: Pick<MongoConnection, "db" | "diale
 /** The deliveries' TTL index on MongoDB (retention as configured), none on FerretDB v1 (which prunes by a sweep). */
 export async function migrateWebhooks(db: Db, to: MongoDialect, settings: StoreSettings, progress: (line: string) => void): Promise<void> {
   const ttl = [deliveryTtlIndex(settings.retentionDays)];
-  await reconcileIndexes(db.collection(DELIVERIES_COLLECTION), to === "mongodb" ? ttl : [], to === "mongodb" ? [] : ttl, progress);
+  try {
+    await reconcileIndexes(db.collection(DELIVERIES_COLLECTION), to === "mongodb" ? ttl : [], to === "mongodb" ? [] : ttl, progress);
+  } catch (error) {
+    // A server without TTL indexes keeps deliveries until the notifier's own sweep (its dialect's adapter) deletes them.
+    progress(`${DELIVERIES_COLLECTION}: the server refused the TTL index (${error instanceof Error ? error.message : String(error)})`);
+  }
 }
