@@ -145,7 +145,12 @@ try {
   log(`1/4 ceilings, ${settings.ceilingS} s each`);
   const ceilings = {
     bullmq: await bullmqCeiling({ redisUrl: REDIS_URL, durationS: settings.ceilingS, redis }),
-    database: await databaseCeiling({ mongoUrl: database.url(`bench_${run}_ceiling`), durationS: settings.ceilingS, database: database.processes }),
+    database: await databaseCeiling({
+      mongoUrl: database.url(`bench_${run}_ceiling`),
+      dialect: database.dialect,
+      durationS: settings.ceilingS,
+      database: database.processes,
+    }),
     upload: await uploadCeiling({ image, durationS: settings.ceilingS }),
   };
   log(
@@ -187,6 +192,7 @@ try {
       mongoUrl,
       userIds: allUsers.slice(0, settings.seedUsers).map((u) => u.id),
       perUser,
+      dialect: database.dialect,
       onProgress: (done, total) => {
         if (done - shown < total / 4 && done !== total) return;
         shown = done;

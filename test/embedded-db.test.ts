@@ -29,7 +29,12 @@ test.if(asRootWithPostgresUser)(
     const privateDir = mkdtempSync(join(tmpdir(), "private-checkout-"));
     expect(statSync(privateDir).mode & 0o777).toBe(0o700);
     const lines: string[] = [];
-    const database = await startEmbeddedDatabase({ port: await freePort(), dataDir: join(privateDir, ".data", "db"), quiet: true, progress: (line) => lines.push(line) });
+    const database = await startEmbeddedDatabase({
+      port: await freePort(),
+      dataDir: join(privateDir, ".data", "db"),
+      quiet: true,
+      progress: (line) => lines.push(line),
+    });
     try {
       expect(database.pgData.startsWith(privateDir)).toBe(false);
       expect(lines.join("\n")).toContain(`PostgreSQL's data is in ${database.pgData}`);

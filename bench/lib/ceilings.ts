@@ -7,6 +7,7 @@
  */
 
 import { join } from "node:path";
+import type { MongoDialect } from "@pipeline/runtime/mongo";
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import mongoose from "mongoose";
@@ -98,12 +99,18 @@ export async function bullmqCeiling(options: { redisUrl: string; durationS: numb
 }
 
 /** (b) insertOne + updateOne({_id, status}) + findOne({_id}) loops with the mongodb driver, in a collection with the Asset model's indexes. */
-export async function databaseCeiling(options: { mongoUrl: string; durationS: number; concurrency?: number; database: Watched[] }): Promise<CeilingResult> {
+export async function databaseCeiling(options: {
+  mongoUrl: string;
+  dialect: MongoDialect;
+  durationS: number;
+  concurrency?: number;
+  database: Watched[];
+}): Promise<CeilingResult> {
   const concurrency = options.concurrency ?? 8;
   const client = await new mongoose.mongo.MongoClient(options.mongoUrl).connect();
   const db = client.db();
   try {
-    await ensureAssetIndexes(db, "ferretdb-v1");
+    await ensureAssetIndexes(db, options.dialect);
     const assets = db.collection("assets");
     const userId = new mongoose.mongo.ObjectId();
     const window = new Window();

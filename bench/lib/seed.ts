@@ -57,20 +57,20 @@ function seededAsset(userId: ObjectId, createdAt: Date, index: number) {
 /**
  * Inserts `perUser` Assets for each of `userIds` (created over the past 90
  * days, users interleaved), `batchSize` per insertMany with `parallel`
- * batches in flight, in `dialect`'s layout (default ferretdb-v1, the embedded server's), then creates its indexes.
+ * batches in flight, in `dialect`'s layout, then creates its indexes.
  */
 export async function seedAssets(options: {
   mongoUrl: string;
   userIds: string[];
   perUser: number;
-  dialect?: MongoDialect;
+  dialect: MongoDialect;
   batchSize?: number;
   parallel?: number;
   onProgress?: (done: number, total: number) => void;
 }): Promise<SeedResult> {
   const batchSize = options.batchSize ?? 1000;
   const parallel = options.parallel ?? 2;
-  const dialect = options.dialect ?? "ferretdb-v1";
+  const dialect = options.dialect;
   const layout = bulkLayout(dialect);
   const users = options.userIds.map((id) => new ObjectId(id));
   const total = users.length * options.perUser;

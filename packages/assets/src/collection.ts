@@ -180,7 +180,7 @@ export abstract class AssetCollection {
   protected pageQuery(query: ListQuery, after: Filter<AssetDoc> | null) {
     const filter = listFilter(query);
     const page = this.assets.find(after ? { ...filter, ...after } : filter).sort({ createdAt: -1, _id: -1 });
-    // No skip of 0: FerretDB v1's explain refuses it as an int.
+    // A skip of 0 is no skip: left out of the command.
     return (query.skip ? page.skip(query.skip) : page).limit(query.limit);
   }
 

@@ -26,7 +26,7 @@ try {
   logger.level = config.LOG_LEVEL;
   const storage = createStorage(config);
   const { remover, analyzer, vision } = createProviders(config, storage, logger);
-  const mongo = await connectMongo(config.MONGO_URL, logger);
+  const mongo = await connectMongo(config.MONGO_URL, logger, config.MONGO_DIALECT);
   const redis = redisConnection(config, "worker");
   redis.on("error", (error) => logger.warn({ err: error.message }, "redis error"));
   const registry = createMetrics("ai-worker");

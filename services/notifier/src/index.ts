@@ -29,7 +29,7 @@ try {
   for (const client of [adapterRedis, queueRedis]) client.on("error", (error) => logger.warn({ err: error.message }, "redis error"));
   const registry = createMetrics("notifier");
   const metrics = notifierMetrics(registry);
-  const mongo = await connectMongo(config.MONGO_URL, logger);
+  const mongo = await connectMongo(config.MONGO_URL, logger, config.MONGO_DIALECT);
   const webhookRepository = openWebhookStore(mongo, { retentionDays: config.WEBHOOK_DELIVERY_RETENTION_DAYS });
   void createIndexesInBackground(logger, { webhooks: () => webhookRepository.syncIndexes() });
   const stopExpiringDeliveries = webhookRepository.expireDeliveries(logger);
