@@ -222,7 +222,7 @@ function refuseForeignFolder(dir: string, pgUser: string): void {
   }
 }
 
-function postgresBinDir(): string {
+export function postgresBinDir(): string {
   if (process.env.PG_BIN) return process.env.PG_BIN;
   const fromPgConfig = Bun.which("pg_config") && tryRun(["pg_config", "--bindir"]);
   if (fromPgConfig && existsSync(join(fromPgConfig, "initdb"))) return fromPgConfig;

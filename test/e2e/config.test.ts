@@ -36,6 +36,9 @@ const cases: [ServiceName, Record<string, string | undefined>, string][] = [
   ["gateway", { INGEST_URL: "not a url" }, "INGEST_URL"],
   ["notifier", { REDIS_URL: "localhost:6379" }, "REDIS_URL"],
   ["notifier", { PORT: "99999" }, "PORT"],
+  ["ingest", { MONGO_DIALECT: "mysql" }, 'MONGO_DIALECT: must be "auto", "mongodb" or "ferretdb-v1"'],
+  ["notifier", { MONGO_DIALECT: "ferretdb" }, "MONGO_DIALECT"],
+  ["ai-worker", { MONGO_DIALECT: "MongoDB" }, "MONGO_DIALECT"],
 ];
 
 describe("bad configuration stops a service at start", () => {

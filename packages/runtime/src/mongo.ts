@@ -16,9 +16,11 @@
  * work around that in their own adapters. `auto` asks the server once, at connect.
  */
 import { type Collection, type Db, type IndexDescription, MongoClient, type MongoClientOptions } from "mongodb";
+import type { Registry } from "prom-client";
 import { ConfigError } from "./config.ts";
 import { DependencyError } from "./http.ts";
 import type { Logger } from "./logger.ts";
+import { counter } from "./metrics.ts";
 
 export const MONGO_DIALECTS = ["mongodb", "ferretdb-v1"] as const;
 export type MongoDialect = (typeof MONGO_DIALECTS)[number];
@@ -63,6 +65,8 @@ export function mongoConnectionOptions(url: string): MongoClientOptions {
     readPreference: "primary",
     writeConcern: { w: "majority", ...(fromUrl.has("wtimeoutms") ? {} : { wtimeoutMS: WRITE_CONCERN_TIMEOUT_MS }) },
     ...(fromUrl.has("retrywrites") ? {} : { retryWrites: true }),
+    // Command events feed mongodb_commands_total (countMongoCommands).
+    monitorCommands: true,
   };
 }
 
@@ -92,6 +96,12 @@ export async function connectMongo(url: string, logger: Logger, setting: MongoDi
     "database dialect",
   );
   return { client, db, dialect };
+}
+
+/** Counts the commands the service sends, by name: `mongodb_commands_total{command}` (what a request or a job costs the database). */
+export function countMongoCommands(connection: Pick<MongoConnection, "client">, registry: Registry): void {
+  const commands = counter(registry, "mongodb_commands_total", "MongoDB commands sent, by command name", ["command"]);
+  connection.client.on("commandStarted", (event) => commands.inc({ command: event.commandName }));
 }
 
 export async function mongoIsUp(connection: Pick<MongoConnection, "db">): Promise<boolean> {

@@ -7,7 +7,7 @@ import { healthRoutes } from "@pipeline/runtime/http";
 import { exitOnStartupError, handleShutdown } from "@pipeline/runtime/lifecycle";
 import { createLogger } from "@pipeline/runtime/logger";
 import { createMetrics, metricsRoute } from "@pipeline/runtime/metrics";
-import { connectMongo, mongoIsUp } from "@pipeline/runtime/mongo";
+import { connectMongo, countMongoCommands, mongoIsUp } from "@pipeline/runtime/mongo";
 import { redisConnection, redisIsUp } from "@pipeline/runtime/redis";
 import { initTracing, shutdownTracing } from "@pipeline/runtime/tracing";
 import { createStorage } from "@pipeline/storage";
@@ -30,6 +30,7 @@ try {
   const redis = redisConnection(config, "worker");
   redis.on("error", (error) => logger.warn({ err: error.message }, "redis error"));
   const registry = createMetrics("ai-worker");
+  countMongoCommands(mongo, registry);
   const events = new ClientEvents(redis, config.QUEUE_PREFIX);
   const metrics = new WorkerMetrics(registry);
   const aiWorker = createAiWorker(

@@ -6,7 +6,7 @@ import { loadConfig } from "@pipeline/runtime/config";
 import { exitOnStartupError, handleShutdown } from "@pipeline/runtime/lifecycle";
 import { createLogger } from "@pipeline/runtime/logger";
 import { createMetrics } from "@pipeline/runtime/metrics";
-import { connectMongo, createIndexesInBackground, mongoIsUp } from "@pipeline/runtime/mongo";
+import { connectMongo, countMongoCommands, createIndexesInBackground, mongoIsUp } from "@pipeline/runtime/mongo";
 import { redisConnection, redisIsUp } from "@pipeline/runtime/redis";
 import { initTracing, shutdownTracing } from "@pipeline/runtime/tracing";
 import { createStorage } from "@pipeline/storage";
@@ -44,6 +44,7 @@ try {
   const assetsService = new AssetsService(repository, storage, producer, logger);
   const events = new ClientEvents(redis, config.QUEUE_PREFIX);
   const metrics = createMetrics("ingest");
+  countMongoCommands(mongo, metrics);
   // The notifier delivers webhooks; ingest holds that queue for its backlog (/metrics) and the admin routes.
   const webhookQueue = openQueue(WEBHOOK_QUEUE, redis, config.QUEUE_PREFIX);
   // What operators see and control (/api/admin/queues and the dashboard at /admin/queues).

@@ -6,7 +6,7 @@ import { healthRoutes } from "@pipeline/runtime/http";
 import { exitOnStartupError, handleShutdown } from "@pipeline/runtime/lifecycle";
 import { createLogger } from "@pipeline/runtime/logger";
 import { createMetrics, metricsRoute } from "@pipeline/runtime/metrics";
-import { connectMongo, createIndexesInBackground, mongoIsUp } from "@pipeline/runtime/mongo";
+import { connectMongo, countMongoCommands, createIndexesInBackground, mongoIsUp } from "@pipeline/runtime/mongo";
 import { redisConnection, redisIsUp } from "@pipeline/runtime/redis";
 import { socketStreamName } from "@pipeline/runtime/socket-stream";
 import { initTracing, shutdownTracing } from "@pipeline/runtime/tracing";
@@ -30,6 +30,7 @@ try {
   const registry = createMetrics("notifier");
   const metrics = notifierMetrics(registry);
   const mongo = await connectMongo(config.MONGO_URL, logger, config.MONGO_DIALECT);
+  countMongoCommands(mongo, registry);
   const webhookRepository = openWebhookStore(mongo, { retentionDays: config.WEBHOOK_DELIVERY_RETENTION_DAYS });
   void createIndexesInBackground(logger, { webhooks: () => webhookRepository.syncIndexes() });
   const stopExpiringDeliveries = webhookRepository.expireDeliveries(logger);
