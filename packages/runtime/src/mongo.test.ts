@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { MongoClient } from "mongodb";
 import { ConfigError, loadConfig, mongoConfigSchema } from "./config.ts";
 import type { Logger } from "./logger.ts";
-import { createIndexesInBackground, isMongoUnavailable, mongoConnectionOptions, WRITE_CONCERN_TIMEOUT_MS } from "./mongo.ts";
+import { createIndexesInBackground, indexDifference, isMongoUnavailable, mongoConnectionOptions, resolveDialect, WRITE_CONCERN_TIMEOUT_MS } from "./mongo.ts";
 
 const REPLICA_SET_URL = "mongodb://127.0.0.1:1,127.0.0.1:2/db?replicaSet=rs0";
 
@@ -117,5 +117,53 @@ describe("createIndexesInBackground", () => {
     };
     await createIndexesInBackground(logger, { assets: down }, { attempts: 2, retryMs: 1 });
     expect(lines.map((line) => line.level)).toEqual(["warn", "error"]);
+  });
+});
+
+describe("resolveDialect", () => {
+  test("auto: FerretDB 1.x from buildInfo is ferretdb-v1; MongoDB and FerretDB 2 are mongodb; a setting wins", () => {
+    expect(resolveDialect("auto", { ferretdbVersion: "v1.24.2" })).toBe("ferretdb-v1");
+    expect(resolveDialect("auto", { ferretdbVersion: "v2.1.0" })).toBe("mongodb");
+    expect(resolveDialect("auto", {})).toBe("mongodb");
+    expect(resolveDialect("mongodb", { ferretdbVersion: "v1.24.2" })).toBe("mongodb");
+    expect(resolveDialect("ferretdb-v1", {})).toBe("ferretdb-v1");
+  });
+
+  test("MONGO_DIALECT takes auto, mongodb or ferretdb-v1 (default auto) and names itself otherwise", () => {
+    const url = "mongodb://127.0.0.1:27017/db";
+    expect(loadConfig(mongoConfigSchema, { MONGO_URL: url }).MONGO_DIALECT).toBe("auto");
+    expect(loadConfig(mongoConfigSchema, { MONGO_URL: url, MONGO_DIALECT: "ferretdb-v1" }).MONGO_DIALECT).toBe("ferretdb-v1");
+    expect(() => loadConfig(mongoConfigSchema, { MONGO_URL: url, MONGO_DIALECT: "ferret" })).toThrow(
+      'MONGO_DIALECT: must be "auto", "mongodb" or "ferretdb-v1"',
+    );
+  });
+});
+
+describe("index options", () => {
+  const spec = { key: { processingJobId: 1 as const }, name: "processingJobId_1", sparse: true };
+
+  test("a matching key with other options is a difference naming the index and each option; false is the same as unset", () => {
+    expect(indexDifference("assets", spec, { key: spec.key, name: "jobs" })).toEqual({
+      collection: "assets",
+      index: "jobs",
+      spec,
+      options: { sparse: { wanted: true, found: null } },
+    });
+    expect(indexDifference("assets", spec, { key: spec.key, name: "jobs", sparse: true, unique: false })).toBeNull();
+    const ttl = { key: { createdAt: 1 as const }, name: "createdAt_1", expireAfterSeconds: 60 };
+    expect(indexDifference("d", ttl, { key: ttl.key, name: "createdAt_1", expireAfterSeconds: 30 })?.options).toEqual({
+      expireAfterSeconds: { wanted: 60, found: 30 },
+    });
+  });
+
+  test("each difference is a warning naming the index and the options, then the build is ready", async () => {
+    const lines: { level: string; message: string; fields: Record<string, unknown> }[] = [];
+    const at = (level: string) => (fields: Record<string, unknown>, message: string) => lines.push({ level, message, fields });
+    const logger = { info: at("info"), warn: at("warn"), error: at("error") } as unknown as Logger;
+    const difference = indexDifference("assets", spec, { key: spec.key, name: "jobs" });
+    await createIndexesInBackground(logger, { assets: async () => ({ created: [], differing: difference ? [difference] : [] }) });
+    expect(lines.map((line) => line.level)).toEqual(["warn", "info"]);
+    expect(lines[0]?.fields).toMatchObject({ index: "jobs", options: { sparse: { wanted: true, found: null } } });
+    expect(lines[0]?.message).toContain("index jobs has other options than its definition (sparse)");
   });
 });
