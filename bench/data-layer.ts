@@ -34,6 +34,9 @@ const { values } = parseArgs({
     "seed-users": { type: "string", default: "100" },
     samples: { type: "string", default: "50" },
     dialects: { type: "string", default: "ferretdb-v1,mongodb" },
+    states: { type: "string", default: "empty,seeded" },
+    /** Also sample PostgreSQL's running statements during the uploads and print the most frequent. */
+    "sample-sql": { type: "boolean", default: false },
   },
 });
 const UPLOADS = Number(values.uploads);
@@ -41,6 +44,7 @@ const SEED = Number(values.seed);
 const SEED_USERS = Number(values["seed-users"]);
 const SAMPLES = Number(values.samples);
 const DIALECTS = String(values.dialects).split(",") as MongoDialect[];
+const STATES = String(values.states).split(",");
 const SECRET = "bench-data-layer-secret-0123456789";
 const log = (line: string) => console.error(`data-layer: ${line}`);
 
@@ -133,6 +137,15 @@ async function scenario(database: BenchDatabase, dialect: MongoDialect, seeded: 
     const latency = await firstPageLatency(stack.gatewayUrl, (users[0] as { token: string }).token);
     const [commandsBefore, pgBefore] = [await mongoCommands(stack), await pgCounters(database)];
     const cpu = startCpuWindow([...stack.watched(), ...database.processes]);
+    const sampled = new Map<string, number>();
+    let sampling = values["sample-sql"];
+    const sampler = (async () => {
+      const sql = "select left(query, 160) from pg_stat_activity where state = 'active' and backend_type = 'client backend' and pid <> pg_backend_pid()";
+      while (sampling) {
+        for (const query of psql(database, sql).split("\n").filter(Boolean)) sampled.set(query, (sampled.get(query) ?? 0) + 1);
+        await Bun.sleep(50);
+      }
+    })();
     let next = 0;
     const refused: string[] = [];
     await Promise.all(
@@ -146,6 +159,9 @@ async function scenario(database: BenchDatabase, dialect: MongoDialect, seeded: 
     );
     await waitForJobs(stack.prefix);
     const window = cpu.stop();
+    sampling = false;
+    await sampler;
+    for (const [query, seen] of [...sampled].sort((a, b) => b[1] - a[1]).slice(0, 8)) log(`  running ${seen}×: ${query}`);
     const [commandsAfter, pgAfter] = [await mongoCommands(stack), await pgCounters(database)];
     const cpuPerUpload = Object.fromEntries(Object.entries(window.cpuMs).map(([key, ms]) => [key, ms === null ? null : round(ms / UPLOADS, 3)]));
     const sum = (keys: string[]) =>
@@ -176,7 +192,7 @@ const results: Awaited<ReturnType<typeof scenario>>[] = [];
 try {
   const image = await benchImage();
   for (const dialect of DIALECTS) {
-    for (const seeded of [false, true]) {
+    for (const seeded of STATES.map((state) => state === "seeded")) {
       const result = await scenario(database, dialect, seeded, image);
       log(JSON.stringify(result));
       results.push(result);

@@ -2,6 +2,7 @@
  * In-memory stand-ins for AssetsService's repository, storage and producer
  * (unit tests only): no MongoDB, no Redis.
  */
+import { newAssetDoc } from "@pipeline/assets/collection";
 import { decodeCursor, encodeCursor, InvalidCursorError, positionOf } from "@pipeline/assets/cursor";
 import type { AssetDoc } from "@pipeline/assets/model";
 import { TRANSITIONS, type TransitionName } from "@pipeline/assets/state-machine";
@@ -38,17 +39,7 @@ export class FakeAssetStore implements AssetStore {
   }
 
   async createProcessing(input: NewAsset): Promise<void> {
-    const now = new Date();
-    this.add({
-      _id: input.id,
-      userId: new ObjectId(input.userId),
-      category: input.category,
-      status: "processing",
-      images: { original: { url: input.originalUrl } },
-      processingJobId: input.jobId,
-      createdAt: now,
-      updatedAt: now,
-    } as AssetDoc);
+    this.add(newAssetDoc(input, new Date()));
   }
 
   async findOwned(id: string, userId: string): Promise<AssetDoc | null> {
