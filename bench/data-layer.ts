@@ -13,7 +13,7 @@
 
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { AI_QUEUE } from "@pipeline/contracts/jobs";
+import { AI_QUEUE } from "@pipeline/messaging";
 import type { MongoDialect } from "@pipeline/runtime/mongo";
 import { Queue } from "bullmq";
 import { postgresBinDir } from "../scripts/lib/embedded-db.ts";

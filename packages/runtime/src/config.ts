@@ -92,10 +92,7 @@ export const mongoConfigSchema = z.object({
     .string()
     .regex(/^mongodb(\+srv)?:\/\/[^/]+\/[^/?]+/, "must be a mongodb:// URL with a database name")
     .default("mongodb://127.0.0.1:27017/collectibles"),
-  /**
-   * Which store adapter the services use: `auto` asks the server (`buildInfo`) at connect,
-   * `mongodb` or `ferretdb-v1` choose one (see @pipeline/runtime/mongo).
-   */
+  /** Which store adapters the services use: `auto` asks the server (`buildInfo`) at connect and takes `ferretdb-v1` for FerretDB 1.x, else `mongodb`; `mongodb` or `ferretdb-v1` choose one. */
   MONGO_DIALECT: z.enum(["auto", "mongodb", "ferretdb-v1"], { error: 'must be "auto", "mongodb" or "ferretdb-v1"' }).default("auto"),
 });
 
