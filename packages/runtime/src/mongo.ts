@@ -190,7 +190,11 @@ export async function syncIndexes(collection: IndexedCollection, specs: IndexSpe
 
 /** Every collection's sync of one store, as one result. */
 export async function syncAllIndexes(definitions: [IndexedCollection, IndexSpec[]][]): Promise<IndexSync> {
-  const results = await Promise.all(definitions.map(([collection, specs]) => syncIndexes(collection, specs)));
+  // Every sync runs to its end before a failure is reported, so a refused index leaves the others built.
+  const settled = await Promise.allSettled(definitions.map(([collection, specs]) => syncIndexes(collection, specs)));
+  const failed = settled.find((result) => result.status === "rejected");
+  if (failed) throw failed.reason;
+  const results = settled.map((result) => (result as PromiseFulfilledResult<IndexSync>).value);
   return { created: results.flatMap((result) => result.created), differing: results.flatMap((result) => result.differing) };
 }
 
