@@ -1,6 +1,7 @@
 /**
- * Idle memory of the gateway and the notifier: `bun bench/idle-rss.ts
- * [--root <a checkout>] [--idle-s 20] [--runs 3]`. Starts the embedded
+ * Idle memory of the services: `bun bench/idle-rss.ts [--root <a checkout>]
+ * [--idle-s 20] [--runs 3] [--services gateway,notifier]` (any of gateway,
+ * notifier, ingest). Starts the embedded
  * database, then each service from `--root` (default this checkout; another
  * checkout measures another version) with nothing to do, and reads its RSS
  * (/proc/<pid>/status) after `--idle-s`. Prints the RSS of each run, MiB.
@@ -13,12 +14,17 @@ import { rssBytes } from "./lib/proc-stats.ts";
 import { REDIS_URL } from "./lib/redis.ts";
 
 const { values } = parseArgs({
-  options: { root: { type: "string", default: ROOT }, "idle-s": { type: "string", default: "20" }, runs: { type: "string", default: "3" } },
+  options: {
+    root: { type: "string", default: ROOT },
+    "idle-s": { type: "string", default: "20" },
+    runs: { type: "string", default: "3" },
+    services: { type: "string", default: "gateway,notifier" },
+  },
 });
 const root = resolve(String(values.root));
 const database = await startDatabase();
 try {
-  for (const name of ["gateway", "notifier"] as const) {
+  for (const name of String(values.services).split(",")) {
     const readings: number[] = [];
     for (let run = 0; run < Number(values.runs); run++) {
       const port = await freePort();

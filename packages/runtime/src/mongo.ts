@@ -79,23 +79,36 @@ export function resolveDialect(setting: MongoDialectSetting, buildInfo: { ferret
   return typeof buildInfo.ferretdbVersion === "string" && /^v?1\./.test(buildInfo.ferretdbVersion) ? "ferretdb-v1" : "mongodb";
 }
 
-/** Connects, chooses the dialect once and logs it (`dialect`: `mongodb` or `ferretdb-v1`). */
-export async function connectMongo(url: string, logger: Logger, setting: MongoDialectSetting = "auto"): Promise<MongoConnection> {
-  const client = new MongoClient(url, mongoConnectionOptions(url));
+/** Logs the server going away and coming back (warn, info), for any client: the driver's own or mongoose's. */
+export function logServerChanges(client: MongoClient, logger: Logger): void {
   client.on("serverDescriptionChanged", (event) => {
     const [was, now] = [event.previousDescription.type, event.newDescription.type];
     if (now === "Unknown" && was !== "Unknown") logger.warn({ server: event.address }, "mongodb disconnected");
     else if (was === "Unknown" && now !== "Unknown") logger.info({ server: event.address }, "mongodb reconnected");
   });
-  await client.connect();
-  const db = client.db();
+}
+
+/** Chooses the dialect of a connected database once and logs it (`dialect`: `mongodb` or `ferretdb-v1`). */
+export async function chooseDialect(db: Db, logger: Logger, setting: MongoDialectSetting): Promise<MongoDialect> {
   const buildInfo = await db.admin().command({ buildInfo: 1 });
   const dialect = resolveDialect(setting, buildInfo);
   logger.info(
     { dialect, setting, server: buildInfo.ferretdbVersion ? `FerretDB ${buildInfo.ferretdbVersion}` : `MongoDB ${buildInfo.version}` },
     "database dialect",
   );
-  return { client, db, dialect };
+  return dialect;
+}
+
+/**
+ * Connects with the driver alone (the notifier, tests, scripts: no mongoose loaded), chooses the
+ * dialect once and logs it. Ingest and the ai-worker connect through mongoose instead (@pipeline/assets/connect).
+ */
+export async function connectMongo(url: string, logger: Logger, setting: MongoDialectSetting = "auto"): Promise<MongoConnection> {
+  const client = new MongoClient(url, mongoConnectionOptions(url));
+  logServerChanges(client, logger);
+  await client.connect();
+  const db = client.db();
+  return { client, db, dialect: await chooseDialect(db, logger, setting) };
 }
 
 /** Counts the commands the service sends, by name: `mongodb_commands_total{command}` (what a request or a job costs the database). */

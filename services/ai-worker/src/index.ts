@@ -1,13 +1,14 @@
 /** ai-worker: consumes `ai-processing`. Wiring only; health and metrics on PORT. */
 
 import { openAssetStore } from "@pipeline/assets";
+import { connectAssetsDatabase } from "@pipeline/assets/connect";
 import { ClientEvents } from "@pipeline/messaging";
 import { loadConfig } from "@pipeline/runtime/config";
 import { healthRoutes } from "@pipeline/runtime/http";
 import { exitOnStartupError, handleShutdown } from "@pipeline/runtime/lifecycle";
 import { createLogger } from "@pipeline/runtime/logger";
 import { createMetrics, metricsRoute } from "@pipeline/runtime/metrics";
-import { connectMongo, countMongoCommands, mongoIsUp } from "@pipeline/runtime/mongo";
+import { countMongoCommands, mongoIsUp } from "@pipeline/runtime/mongo";
 import { redisConnection, redisIsUp } from "@pipeline/runtime/redis";
 import { initTracing, shutdownTracing } from "@pipeline/runtime/tracing";
 import { createStorage } from "@pipeline/storage";
@@ -26,7 +27,7 @@ try {
   logger.level = config.LOG_LEVEL;
   const storage = createStorage(config);
   const { remover, analyzer, vision } = createProviders(config, storage, logger);
-  const mongo = await connectMongo(config.MONGO_URL, logger, config.MONGO_DIALECT);
+  const mongo = await connectAssetsDatabase(config.MONGO_URL, logger, config.MONGO_DIALECT);
   const redis = redisConnection(config, "worker");
   redis.on("error", (error) => logger.warn({ err: error.message }, "redis error"));
   const registry = createMetrics("ai-worker");
@@ -64,7 +65,7 @@ try {
     { name: "http", close: () => server?.stop(true) },
     { name: "redis", close: () => redis.quit() },
     { name: "tracing", close: () => shutdownTracing() },
-    { name: "mongo", close: () => mongo.client.close() },
+    { name: "mongo", close: () => mongo.mongoose.close() },
   ]);
   const app = new Hono();
   healthRoutes(app, { mongo: () => mongoIsUp(mongo), redis: () => redisIsUp(redis), worker: async () => aiWorker.isRunning() }, isShuttingDown);

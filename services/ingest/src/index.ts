@@ -1,12 +1,13 @@
 /** Ingest: validates uploads, stores originals, creates Assets, queues AI jobs. Wiring only. */
 import { openAssetStore } from "@pipeline/assets";
+import { connectAssetsDatabase } from "@pipeline/assets/connect";
 import { aiJobSettings, ClientEvents, openQueue, WEBHOOK_QUEUE } from "@pipeline/messaging";
 import { internalSecret } from "@pipeline/runtime/auth";
 import { loadConfig } from "@pipeline/runtime/config";
 import { exitOnStartupError, handleShutdown } from "@pipeline/runtime/lifecycle";
 import { createLogger } from "@pipeline/runtime/logger";
 import { createMetrics } from "@pipeline/runtime/metrics";
-import { connectMongo, countMongoCommands, createIndexesInBackground, mongoIsUp } from "@pipeline/runtime/mongo";
+import { countMongoCommands, createIndexesInBackground, mongoIsUp } from "@pipeline/runtime/mongo";
 import { redisConnection, redisIsUp } from "@pipeline/runtime/redis";
 import { initTracing, shutdownTracing } from "@pipeline/runtime/tracing";
 import { createStorage } from "@pipeline/storage";
@@ -29,7 +30,7 @@ try {
   await initTracing("ingest");
   logger.level = config.LOG_LEVEL;
   const storage = createStorage(config);
-  const mongo = await connectMongo(config.MONGO_URL, logger, config.MONGO_DIALECT);
+  const mongo = await connectAssetsDatabase(config.MONGO_URL, logger, config.MONGO_DIALECT);
   const repository = openAssetStore(mongo);
   const webhookRepository = openWebhookStore(mongo, { retentionDays: config.WEBHOOK_DELIVERY_RETENTION_DAYS });
   // Beside serving: a long build on a large collection holds up neither this replica nor the others.
@@ -77,7 +78,7 @@ try {
     { name: "webhook queue", close: () => webhookQueue.close() },
     { name: "redis", close: () => redis.quit() },
     { name: "tracing", close: () => shutdownTracing() },
-    { name: "mongo", close: () => mongo.client.close() },
+    { name: "mongo", close: () => mongo.mongoose.close() },
   ]);
   const app = createIngestApp({
     logger,
