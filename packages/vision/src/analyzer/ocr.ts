@@ -103,9 +103,16 @@ class WorkerRestarted extends Error {
 
 type Engine = { worker: Promise<TesseractWorker>; inFlight: Set<(error: Error) => void> };
 let engine: Engine | null = null;
+let workersStarted = 0;
+
+/** How many Tesseract workers this thread has started (one more after every abandoned call). */
+export function ocrWorkersStarted(): number {
+  return workersStarted;
+}
 
 function currentEngine(): Engine {
   if (engine !== null) return engine;
+  workersStarted++;
   const started: Engine = {
     worker: startWorker().catch((error: unknown) => {
       if (engine === started) engine = null; // let the next call try again
