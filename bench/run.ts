@@ -41,7 +41,7 @@ const USAGE = `bun run bench [options]      (defaults; --quick changes those mar
   --ceiling 5*         seconds per ceiling (quick: 3)
   --drain 120*         seconds at most to wait for the last events; the wait
                        also ends after 15 s without any (quick: 60)
-  --scale 20*          seconds counted per scaling run (quick: 10)
+  --scale 20*          seconds counted per scaling run (quick: 10; 0 skips it)
   --scale-clients 24   closed-loop clients in the scaling runs
   --list 50            GET /api/assets requests per scenario
   --list-budget 60*    seconds at most for them (quick: 30)
@@ -171,16 +171,21 @@ try {
   log("2/4 pipeline, empty database");
   const empty = await pipelineScenario(stackSettings("empty", instantAi), { ...load, storedAssets: 0, alsoWatch });
   log(`  accepted ${empty.run.acceptedPerS}/s, completed ${empty.run.completedPerS}/s, p50 ${empty.run.latencyMs.p50} ms, p99 ${empty.run.latencyMs.p99} ms`);
+  log(`  CPU ms per asset ${JSON.stringify(empty.run.cpuMsPerAsset)}; Redis ${empty.redis.perAssetBytes} B per retained asset`);
 
-  log(`3/4 scaling: 1 then 2 ai-worker replicas, AI endpoint 200 ms, ${settings.scaleClients} closed-loop clients`);
-  const scaling = await scalingScenario(stackSettings("scaling", startAi(200)), {
-    users,
-    image,
-    clients: settings.scaleClients,
-    warmupS: 3,
-    durationS: settings.scaleS,
-    alsoWatch,
-  });
+  let scaling: BenchResults["scaling"] = null;
+  if (settings.scaleS > 0) {
+    log(`3/4 scaling: 1 then 2 ai-worker replicas, AI endpoint 200 ms, ${settings.scaleClients} closed-loop clients`);
+    const runs = await scalingScenario(stackSettings("scaling", startAi(200)), {
+      users,
+      image,
+      clients: settings.scaleClients,
+      warmupS: 3,
+      durationS: settings.scaleS,
+      alsoWatch,
+    });
+    scaling = { aiDelayMs: 200, ...runs };
+  }
 
   let seeded: BenchResults["pipeline"]["seeded"] = null;
   if (settings.seed > 0) {
@@ -221,7 +226,7 @@ try {
     },
     ceilings,
     pipeline: { empty, seeded },
-    scaling: { aiDelayMs: 200, ...scaling },
+    scaling,
     ratios: deriveRatios(ceilings, empty, machine.cores),
     totalS: Math.round((performance.now() - startedAt) / 100) / 10,
   };

@@ -11,6 +11,7 @@ import type { AiEndpoint } from "./ai-endpoint.ts";
 import { type BenchUser, EventTracker } from "./clients.ts";
 import { closedLoop, openLoop, type ScheduleLag, type Summary, sendUpload, summarize } from "./load.ts";
 import { type CpuWindow, rssMiB, startCpuWindow, type Watched } from "./proc-stats.ts";
+import { redisMemory, usedMemory } from "./redis-memory.ts";
 import type { PipelineScenario } from "./report.ts";
 import { BenchStack } from "./stack.ts";
 
@@ -54,6 +55,7 @@ export async function pipelineScenario(
   let tracker: EventTracker | undefined;
   try {
     const startupS = round((performance.now() - started) / 1000, 2);
+    const redisBefore = await usedMemory(settings.redisUrl);
     tracker = await EventTracker.connect(stack.notifierUrl, options.users);
     const watched = [...stack.watched(), ...options.alsoWatch];
     const rssIdle = rssMiB(watched);
@@ -64,7 +66,9 @@ export async function pipelineScenario(
     const arrived = await warmUp(stack, tracker, options.users, options.image, WARM_UP_UPLOADS, WARM_UP_TIMEOUT_S);
     log(`  warm-up: ${arrived}/${WARM_UP_UPLOADS} events; ${options.ratePerS}/s for ${options.durationS} s`);
     const run = await openLoopRun({ stack, tracker, watched, rssIdle, redisUrl: settings.redisUrl, ...options });
-    return { storedAssets: options.storedAssets, startupS, warmUp: { sent: WARM_UP_UPLOADS, arrived }, list, run, crashed: stack.exited() };
+    // Every asset of the scenario (warm-up included) leaves its keys until its retention ends.
+    const redis = await redisMemory(settings.redisUrl, stack.prefix, run.completed + arrived, redisBefore);
+    return { storedAssets: options.storedAssets, startupS, warmUp: { sent: WARM_UP_UPLOADS, arrived }, list, run, redis, crashed: stack.exited() };
   } finally {
     tracker?.close();
     await stack.stop();
