@@ -8,8 +8,17 @@
  */
 import type { RedisClient } from "@pipeline/runtime/redis";
 
-/** How long a marker is kept: longer than any run or outcome retry of the Asset can last. */
-export const MARKER_TTL_S = 86_400;
+/** How long a deletion marker is kept: longer than any run of the deleted Asset can last (deletions are rare: a day costs nothing). */
+export const DELETION_MARKER_TTL_S = 86_400;
+
+/**
+ * How long a written-event marker is kept: one per asset, so it is sized to its use, not to the AI job's
+ * 24-hour retention. An event is written again only by a retry or takeover of its outcome job (10 attempts:
+ * 500 ms × (2⁹ − 1) ≈ 4.3 min of backoff, plus lock takeovers of seconds each) or by its AI run publishing it
+ * again (3 attempts × the 120 s timeout + 6 s of backoff + about a minute of publish hand-backs ≈ 7.5 min).
+ * An hour is well past both (messaging's markers test checks it against the options).
+ */
+export const EVENT_MARKER_TTL_S = 3600;
 
 export const deletedAssetKey = (prefix: string, assetId: string) => `${prefix}:deleted-asset:${assetId}`;
 export const writtenEventKey = (prefix: string, eventId: string) => `${prefix}:written-event:${eventId}`;
@@ -23,7 +32,7 @@ export class DeletionMarkers {
 
   /** From now on no event about the Asset is written, except `asset_deleted`. */
   async mark(assetId: string, userId: string): Promise<void> {
-    await this.redis.set(deletedAssetKey(this.prefix, assetId), userId, "EX", MARKER_TTL_S);
+    await this.redis.set(deletedAssetKey(this.prefix, assetId), userId, "EX", DELETION_MARKER_TTL_S);
   }
 
   /** The owner recorded by `mark`, or null (never deleted, or long ago). */

@@ -7,6 +7,7 @@ import type { PipelineQueue } from "@pipeline/contracts/admin";
 import type { RedisClient } from "@pipeline/runtime/redis";
 import { Queue } from "bullmq";
 import type { AiJobSettings } from "./config.ts";
+import { EVENT_MARKER_TTL_S } from "./markers.ts";
 
 /** The queue of AI jobs (the specification's name). */
 export const AI_QUEUE = "ai-processing" satisfies PipelineQueue;
@@ -40,19 +41,26 @@ export function aiJobOptions(settings: Omit<AiJobSettings, "timeoutMs">) {
   };
 }
 
-/** Outcomes are retried for a while (no notifier may be up) and kept an hour, so a repeated publish is dropped by BullMQ too. */
+/**
+ * Outcomes are retried for a while (no notifier may be up) and removed once done: a repeated publish makes a
+ * new job, whose write the event's marker (EVENT_MARKER_TTL_S) turns into a no-op, and whose fan-out is
+ * dropped by the fan-out's id. Kept, each would cost about 1.8 KB of Redis per asset for nothing.
+ */
 export const OUTCOME_JOB_OPTIONS = {
   attempts: 10,
   backoff: { type: "exponential" as const, delay: 500 },
-  removeOnComplete: { age: 3600 },
+  removeOnComplete: true,
   removeOnFail: { age: 604_800 },
 };
 
-/** Fan-outs retry for a while (MongoDB may be down) and are kept a day, so a repeated event makes no second fan-out. */
+/**
+ * Fan-outs retry for a while (MongoDB may be down) and are kept as long as the event's marker: an event is
+ * handed to the fan-out again only within that time (a duplicate write), so a repeat makes no second fan-out.
+ */
 export const FAN_OUT_JOB_OPTIONS = {
   attempts: 10,
   backoff: { type: "exponential" as const, delay: 1000 },
-  removeOnComplete: { age: 86_400 },
+  removeOnComplete: { age: EVENT_MARKER_TTL_S },
   removeOnFail: { age: 604_800 },
 };
 
@@ -61,12 +69,16 @@ export interface DeliverySettings {
   backoffMs: number;
 }
 
-/** Webhook deliveries retry with exponential backoff: the defaults (14 tries, 10 s) span 10 s x (2^13 - 1) ≈ 22.7 h. */
+/**
+ * Webhook deliveries retry with exponential backoff: the defaults (14 tries, 10 s) span 10 s x (2^13 - 1) ≈ 22.7 h.
+ * A finished one is kept as long as the event's marker, so a repeated fan-out (possible only within that time)
+ * finds it and queues no second delivery; its record stays in the database.
+ */
 export function deliveryJobOptions(settings: DeliverySettings) {
   return {
     attempts: settings.attempts,
     backoff: { type: "exponential" as const, delay: settings.backoffMs },
-    removeOnComplete: { age: 86_400 },
+    removeOnComplete: { age: EVENT_MARKER_TTL_S },
     removeOnFail: { age: 604_800 },
   };
 }

@@ -12,7 +12,7 @@ import { type ClientEventJob, roomOf } from "@pipeline/contracts/events";
 import type { RedisClient } from "@pipeline/runtime/redis";
 import { BROADCAST_MESSAGE, EMITTER_UID, EVENT_PACKET, socketStreamName } from "@pipeline/runtime/socket-stream";
 import { outcomeIdFor } from "./ids.ts";
-import { deletedAssetKey, MARKER_TTL_S, writtenEventKey } from "./markers.ts";
+import { deletedAssetKey, EVENT_MARKER_TTL_S, writtenEventKey } from "./markers.ts";
 
 // KEYS: stream, deletion marker, event marker. ARGV: maxLen (0 = no trimming), uid, nsp, type, data,
 // role ("final": written once, by its marker; "progress": dropped once its run's final event is written; "": neither), marker TTL.
@@ -92,7 +92,7 @@ export class SocketStreamWriter {
       String(BROADCAST_MESSAGE),
       data,
       kind,
-      String(MARKER_TTL_S),
+      String(EVENT_MARKER_TTL_S),
     );
     return status === "dropped" ? { status, offset: null } : { status: status as "written" | "duplicate", offset };
   }

@@ -36,6 +36,9 @@ describe("trace propagation with tracing off", () => {
 
   test("a job queued outside any trace, or with broken metadata, starts none", () => {
     expect(jobTraceOptions()).toEqual({});
+    // A request's own unsampled id (for its logs) is not worth its bytes on a job Redis keeps for a day.
+    expect(context.with(contextFromHeaders(new Headers()), jobTraceOptions)).toEqual({});
+    expect(context.with(contextFromHeaders(new Headers({ traceparent: `00-${TRACE_ID}-00f067aa0ba902b7-00` })), jobTraceOptions)).toEqual({});
     expect(context.with(contextFromJob({ opts: { telemetry: { metadata: "{not json" } } }), activeTraceId)).toBeUndefined();
   });
 

@@ -10,7 +10,8 @@
  * recorded and exported only when OTEL_EXPORTER_OTLP_ENDPOINT is set: then
  * the OpenTelemetry SDK is loaded (lazily, so an unset endpoint costs no
  * start-up time or memory) with a batching OTLP/HTTP exporter. Without it,
- * the API's no-op tracer only carries the incoming ids along.
+ * the API's no-op tracer only carries the incoming ids along. A job carries
+ * the context only when it is sampled (see `jobTraceOptions`).
  */
 import { type Context, context, propagation, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, TraceFlags, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
@@ -64,7 +65,7 @@ const getter = { get: (carrier: Headers, key: string) => carrier.get(key) ?? und
 /**
  * The context of an incoming request: its `traceparent` when it has a valid
  * one, else a new trace. With tracing off a new trace is a random id pair
- * (not sampled), so logs and downstream services still share one trace id.
+ * (not sampled), so the logs of the request and of the services it calls share one trace id.
  */
 export function contextFromHeaders(headers: Headers): Context {
   const extracted = propagation.extract(ROOT_CONTEXT, headers, getter);
@@ -79,6 +80,10 @@ export function injectIntoHeaders(headers: Headers): void {
 
 /** BullMQ job options carrying the active context (merge into `queue.add` options). */
 export function jobTraceOptions(): { telemetry?: { metadata: string } } {
+  // Only a sampled trace (recorded here, or asked for by the caller's traceparent) is carried: the random id a request
+  // gets for its logs alone would cost ~100 bytes on every AI job, which Redis keeps for a day.
+  const spanContext = trace.getSpan(context.active())?.spanContext();
+  if (!spanContext || !(spanContext.traceFlags & TraceFlags.SAMPLED)) return {};
   const carrier: Carrier = {};
   propagation.inject(context.active(), carrier);
   return carrier.traceparent ? { telemetry: { metadata: JSON.stringify(carrier) } } : {};

@@ -21,7 +21,7 @@ export interface AiWorkerOptions {
 export function createAiWorker(options: AiWorkerOptions, deps: ProcessAssetDeps) {
   const handle = processAssetJob(deps);
   const fairShare = new FairShare(options.connection, options.prefix, AI_QUEUE);
-  const aiWorker = createQueueWorker<JobData, { status: string }>(
+  const aiWorker = createQueueWorker<JobData, void>(
     {
       queue: AI_QUEUE,
       ...options,
@@ -33,9 +33,10 @@ export function createAiWorker(options: AiWorkerOptions, deps: ProcessAssetDeps)
           await finalizeFailure(deps, job, "Processing was interrupted repeatedly (its worker stopped responding); gave up", deps.logger.child({ jobId }));
       },
     },
+    // Nothing is returned to BullMQ: a completed job is kept a day, and its return value would be kept with it.
     async (job, context) => {
       await leaveWaiting(fairShare, job, deps.logger);
-      return handle(job, context);
+      await handle(job, context);
     },
   );
   return aiWorker;
