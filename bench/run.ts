@@ -16,16 +16,19 @@
  *
  * Options: `bun run bench --help`.
  */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { redisAnswers } from "../scripts/lib/processes.ts";
+import { startPrivateRedis } from "../scripts/lib/redis.ts";
 import { type AiEndpoint, startAiEndpoint } from "./lib/ai-endpoint.ts";
 import { bullmqCeiling, databaseCeiling, uploadCeiling } from "./lib/ceilings.ts";
 import { makeUsers } from "./lib/clients.ts";
 import { type BenchDatabase, startDatabase } from "./lib/database.ts";
 import { BENCH_IMAGE, benchImage } from "./lib/image.ts";
 import { machineInfo } from "./lib/machine.ts";
-import { REDIS_URL, redisServerPid, redisWatched } from "./lib/redis.ts";
+import { redisServerPid, redisWatched, REDIS_URL as SHARED_REDIS_URL } from "./lib/redis.ts";
 import { type BenchResults, deriveRatios, markdown, updateMarkedSection } from "./lib/report.ts";
 import { log, pipelineScenario, scalingScenario } from "./lib/scenarios.ts";
 import { seedAssets } from "./lib/seed.ts";
@@ -45,6 +48,8 @@ const USAGE = `bun run bench [options]      (defaults; --quick changes those mar
   --scale-clients 24   closed-loop clients in the scaling runs
   --list 50            GET /api/assets requests per scenario
   --list-budget 60*    seconds at most for them (quick: 30)
+  --private-redis      start a redis-server of its own (tuned as compose.yaml's), not the one at REDIS_URL:
+                       its CPU and memory are then the pipeline's alone
   --logs               show the services' logs (LOG_LEVEL=warn)
   --no-docs            do not touch docs/performance.md`;
 
@@ -66,6 +71,7 @@ const { values: args } = parseArgs({
     "list-budget": { type: "string" },
     logs: { type: "boolean", default: false },
     "no-docs": { type: "boolean", default: false },
+    "private-redis": { type: "boolean", default: false },
   },
 });
 
@@ -99,13 +105,16 @@ if (!(settings.ratePerS > 0 && settings.durationS > 0 && settings.users >= 1)) t
 
 const startedAt = performance.now();
 const machine = machineInfo();
+// Everything started here is stopped on the way out, also on Ctrl-C: services first, then what they use.
+const stops: (() => Promise<unknown>)[] = [];
+const privateRedis = args["private-redis"] ? await startPrivateRedis({ dataDir: mkdtempSync(join(tmpdir(), "bench-redis-")) }) : null;
+if (privateRedis) stops.push(() => privateRedis.stop());
+const REDIS_URL = privateRedis?.url ?? SHARED_REDIS_URL;
 if (!(await redisAnswers(REDIS_URL))) {
   console.error(`bench: Redis does not answer at ${REDIS_URL}; start one or set REDIS_URL`);
   process.exit(1);
 }
 
-// Everything started here is stopped on the way out, also on Ctrl-C: services first, then what they use.
-const stops: (() => Promise<unknown>)[] = [];
 let stopping = false;
 async function stopAll(): Promise<void> {
   if (stopping) return;
@@ -117,7 +126,7 @@ process.on("SIGINT", () => void stopAll().then(() => process.exit(130)));
 process.on("SIGTERM", () => void stopAll().then(() => process.exit(143)));
 
 try {
-  const redisPid = await redisServerPid();
+  const redisPid = await redisServerPid(REDIS_URL);
   if (redisPid === null) console.warn("bench: redis-server's process is not visible here; its CPU and RSS are not reported");
   const redis = redisWatched(redisPid);
   const database: BenchDatabase = await startDatabase();
@@ -214,7 +223,7 @@ try {
     command: `bun run bench${Bun.argv.slice(2).length ? ` ${Bun.argv.slice(2).join(" ")}` : ""}`,
     machine,
     database: database.label,
-    redis: { url: REDIS_URL, pid: redisPid },
+    redis: { url: privateRedis ? "a private redis-server (--private-redis)" : REDIS_URL, pid: redisPid },
     settings: {
       ratePerS: settings.ratePerS,
       durationS: settings.durationS,

@@ -7,7 +7,11 @@
  * throughput or retention, so they are reported apart from the per-asset
  * figure that the capacity formula multiplies.
  */
+import { AI_JOB_DEFAULTS, EVENT_MARKER_TTL_S } from "@pipeline/messaging";
 import { Redis } from "ioredis";
+
+/** Keys kept for less than the AI job's retention (the rest are kept as long as it): seconds. */
+const KEPT_FOR_S: Record<string, number> = { "written-event marker": EVENT_MARKER_TTL_S };
 
 export interface KeyGroup {
   keys: number;
@@ -23,8 +27,13 @@ export interface RedisMemory {
   groups: Record<string, KeyGroup>;
   /** Bytes of the capped streams (not per asset). */
   cappedBytes: number;
-  /** Everything else under the prefix, per asset: what grows with rate × retention. */
+  /** Everything else under the prefix, per asset, right after the run. */
   perAssetBytes: number | null;
+  /**
+   * The same over the AI job's retention (a day): a key kept for a shorter time counts for its share of the
+   * day. What the capacity formula multiplies: Redis ≈ this × uploads/s × 86,400 s.
+   */
+  retainedBytesPerAsset: number | null;
   /** `used_memory` growth minus the capped streams, per asset (the issue's measure; noisy on a shared Redis). */
   usedMemoryPerAssetBytes: number | null;
 }
@@ -44,6 +53,13 @@ export function keyGroup(rest: string): string {
   if (tail.endsWith(":logs")) return `${queue} job logs`;
   if (tail.includes(":")) return `${queue} other`;
   return `${queue} job hash`;
+}
+
+function retainedBytes(groups: Record<string, KeyGroup>): number {
+  const retention = AI_JOB_DEFAULTS.removeOnCompleteS;
+  return Object.entries(groups)
+    .filter(([name]) => !name.startsWith("capped:"))
+    .reduce((total, [name, g]) => total + g.bytes * Math.min(1, (KEPT_FOR_S[name] ?? retention) / retention), 0);
 }
 
 export async function usedMemory(redisUrl: string): Promise<number> {
@@ -86,6 +102,7 @@ export async function redisMemory(redisUrl: string, prefix: string, assets: numb
       groups,
       cappedBytes,
       perAssetBytes: assets ? Math.round(sum(false) / assets) : null,
+      retainedBytesPerAsset: assets ? Math.round(retainedBytes(groups) / assets) : null,
       usedMemoryPerAssetBytes: assets ? Math.round((growth - cappedBytes) / assets) : null,
     };
   } finally {
