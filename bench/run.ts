@@ -18,7 +18,7 @@
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { redisAnswers } from "../scripts/lib/processes.ts";
 import { startPrivateRedis } from "../scripts/lib/redis.ts";
@@ -50,6 +50,7 @@ const USAGE = `bun run bench [options]      (defaults; --quick changes those mar
   --list-budget 60*    seconds at most for them (quick: 30)
   --private-redis      start a redis-server of its own (tuned as compose.yaml's), not the one at REDIS_URL:
                        its CPU and memory are then the pipeline's alone
+  --cpu-prof DIR       write each service's CPU profile (bun --cpu-prof, .cpuprofile and .md) into DIR
   --logs               show the services' logs (LOG_LEVEL=warn)
   --no-docs            do not touch docs/performance.md`;
 
@@ -72,6 +73,7 @@ const { values: args } = parseArgs({
     logs: { type: "boolean", default: false },
     "no-docs": { type: "boolean", default: false },
     "private-redis": { type: "boolean", default: false },
+    "cpu-prof": { type: "string" },
   },
 });
 
@@ -147,6 +149,7 @@ try {
     jwtSecret,
     ai,
     logs: args.logs,
+    ...(args["cpu-prof"] ? { cpuProfDir: resolve(args["cpu-prof"]) } : {}),
   });
   const bench = { name: "bench", pids: () => [process.pid] };
 

@@ -24,6 +24,7 @@ export interface StackSettings {
   jwtSecret: string;
   ai: AiEndpoint;
   logs: boolean;
+  cpuProfDir?: string;
 }
 
 const WARM_UP_UPLOADS = 4;

@@ -31,6 +31,10 @@ export interface BenchStackOptions {
   workers?: number;
   /** Show the services' logs (LOG_LEVEL=warn) instead of discarding them. */
   logs?: boolean;
+  /** Flags for bun itself when starting each service (e.g. `--smol`). */
+  bunFlags?: string[];
+  /** Write each service's CPU profile (bun --cpu-prof, also as markdown) into this folder when it stops. */
+  cpuProfDir?: string;
 }
 
 export class BenchStack {
@@ -82,7 +86,16 @@ export class BenchStack {
   async add(name: ServiceName, fixedPort?: number): Promise<BenchService> {
     const count = this.services.filter((s) => s.name === name).length;
     const label = count ? `${name}#${count + 1}` : name;
-    const { proc, url } = await startServiceOnFreePort(name, this.env, { label, quiet: !this.options.logs, ...(fixedPort ? { fixedPort } : {}) });
+    const dir = this.options.cpuProfDir;
+    const profile = dir ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${label}-${this.prefix}`] : [];
+    const flags = [...(this.options.bunFlags ?? []), ...profile];
+    const bunFlags = flags.length ? flags : undefined;
+    const { proc, url } = await startServiceOnFreePort(name, this.env, {
+      label,
+      quiet: !this.options.logs,
+      ...(fixedPort ? { fixedPort } : {}),
+      ...(bunFlags ? { bunFlags } : {}),
+    });
     const service = { label, name, url, proc };
     this.services.push(service);
     return service;

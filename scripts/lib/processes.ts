@@ -71,8 +71,9 @@ export async function startFerretDb(options: { port: number; dataDir: string; qu
   return proc;
 }
 
-export function spawnService(name: ServiceName, env: Record<string, string | undefined>, options: { quiet?: boolean } = {}): Subprocess {
-  return Bun.spawn(["bun", "src/index.ts"], {
+/** `bunFlags`: flags for bun itself, before the entry point (the benchmark's `--cpu-prof`). */
+export function spawnService(name: ServiceName, env: Record<string, string | undefined>, options: { quiet?: boolean; bunFlags?: string[] } = {}): Subprocess {
+  return Bun.spawn(["bun", ...(options.bunFlags ?? []), "src/index.ts"], {
     cwd: join(ROOT, "services", name),
     env: { ...process.env, ...env } as Record<string, string>,
     stdout: options.quiet ? "ignore" : "inherit",
@@ -167,11 +168,12 @@ export function shown(path: string): string {
 export async function startServiceOnFreePort(
   name: ServiceName,
   env: Record<string, string | undefined>,
-  options: { fixedPort?: number; quiet?: boolean; label?: string } = {},
+  options: { fixedPort?: number; quiet?: boolean; label?: string; bunFlags?: string[] } = {},
 ): Promise<{ proc: Subprocess; port: number; url: string }> {
   for (let attempt = 1; ; attempt++) {
     const port = options.fixedPort ?? (await freePort());
-    const proc = spawnService(name, { ...env, PORT: String(port) }, { quiet: (options.quiet ?? true) && attempt < 3 });
+    const spawnOptions = { quiet: (options.quiet ?? true) && attempt < 3, ...(options.bunFlags ? { bunFlags: options.bunFlags } : {}) };
+    const proc = spawnService(name, { ...env, PORT: String(port) }, spawnOptions);
     const url = `http://127.0.0.1:${port}`;
     try {
       await waitForHttp(`${url}/healthz`, 30_000, proc);
