@@ -382,6 +382,10 @@ describe("rate limits", () => {
     expect(Number(read.headers.get("retry-after"))).toBeGreaterThan(0);
     // Another user has full budgets.
     expect((await getJson(limited.url, "/api/assets", await tokenFor(newUserId()))).status).toBe(200);
+    // Each counter expires with its window (set once, when the window opened), so none outlives it.
+    const counters = await stack.redis().keys(`${stack.id}.limits:ratelimit:*`);
+    expect(counters.length).toBeGreaterThanOrEqual(3);
+    for (const key of counters) expect(await stack.redis().pttl(key)).toBeWithin(1, 60_001);
   });
 
   test("requests without a valid token are limited per client IP; a valid token is not held back by it", async () => {

@@ -21,6 +21,16 @@ import { clientIp, ipLimitKey } from "./client-ip.ts";
 
 const WINDOW_MS = 60_000;
 
+// One call per request (Redis's INCR rate-limiter pattern): the window's count, its expiry set when the window opens.
+// MULTI/INCR/PEXPIRE/EXEC was four commands, and an expiry rewritten on every request.
+const COUNT_IN_WINDOW = `
+local used = redis.call('INCR', KEYS[1])
+if used == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return used
+`;
+
+type WithScript = RedisClient & { countInWindow(key: string, windowMs: string): Promise<number> };
+
 export interface Budget {
   /** Part of the Redis key: budgets never share a counter. */
   name: "upload" | "user" | "ip";
@@ -28,10 +38,15 @@ export interface Budget {
 }
 
 export class RateLimiter {
+  private readonly redis: WithScript;
+
   constructor(
-    private readonly redis: RedisClient,
+    redis: RedisClient,
     private readonly options: { keyPrefix: string; logger: Logger },
-  ) {}
+  ) {
+    if (!("countInWindow" in redis)) redis.defineCommand("countInWindow", { numberOfKeys: 1, lua: COUNT_IN_WINDOW });
+    this.redis = redis as WithScript;
+  }
 
   /** Counts one request of `subject` against `budget`, sets the RateLimit headers, and throws 429 (with Retry-After) past the budget. */
   async take(c: Context, budget: Budget, subject: string): Promise<void> {
@@ -39,8 +54,7 @@ export class RateLimiter {
     const key = `${this.options.keyPrefix}:ratelimit:${budget.name}:${subject}:${window}`;
     let used: number;
     try {
-      const replies = await this.redis.multi().incr(key).pexpire(key, WINDOW_MS).exec();
-      used = Number(replies?.[0]?.[1]);
+      used = Number(await this.redis.countInWindow(key, String(WINDOW_MS)));
     } catch (error) {
       this.options.logger.warn({ err: (error as Error).message, budget: budget.name }, "rate limit skipped: redis unavailable");
       return;
