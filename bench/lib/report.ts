@@ -222,6 +222,13 @@ export function markdown(results: BenchResults): string {
     ),
     row("CPU ms per asset: **services + database + Redis**", (s) => `**${ms(serverCost(s.run.cpuMsPerAsset))}**`),
     row("machine busy during the run (all processes, all cores)", (s) => pct(s.run.machineBusyShare)),
+    row("ai-worker stages, mean wall-clock ms", (s) =>
+      s.run.stagesMs
+        ? Object.entries(s.run.stagesMs)
+            .map(([stage, v]) => `${stage} ${ms(v)}`)
+            .join(", ")
+        : dash,
+    ),
     row("`GET /api/assets` first page, ms p50 / p95 (before the load)", (s) => listCell(s.list)),
   );
   if (columns.some((s) => s.crashed.length)) lines.push(row("services that exited during the run", (s) => s.crashed.join(", ") || "none"));

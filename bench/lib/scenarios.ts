@@ -189,6 +189,8 @@ export interface OpenLoopResult {
   /** Share of all cores busy meanwhile (every process on the machine, others' work included). */
   machineBusyShare: number;
   rssMiB: { idle: Record<string, number | null>; end: Record<string, number | null> };
+  /** Mean wall-clock ms per ai-worker stage (its ai_stage_duration_seconds histogram, warm-up included), null when unreadable. */
+  stagesMs: Record<string, number> | null;
 }
 
 /**
@@ -226,6 +228,7 @@ export async function openLoopRun(options: {
   const drainEnd = await drain(tracker, answered + options.drainS * 1000);
   const window = cpu.stop();
   const rssEnd = rssMiB(watched);
+  const stagesMs = await stageMeans(stack.get("ai-worker").url);
 
   const { lostEvents, unfinished } = await classifyOutstanding(tracker, stack.prefix, options.redisUrl);
   const completions = tracker.completions();
@@ -254,7 +257,26 @@ export async function openLoopRun(options: {
     cpuWindowS: round(window.wallMs / 1000, 2),
     machineBusyShare: round(window.machineBusyShare, 3),
     rssMiB: { idle: roundRecord(options.rssIdle), end: roundRecord(rssEnd) },
+    stagesMs,
   };
+}
+
+/** Mean ms per stage from the ai-worker's `ai_stage_duration_seconds` (sum ÷ count). */
+async function stageMeans(aiWorkerUrl: string): Promise<Record<string, number> | null> {
+  const text = await fetch(`${aiWorkerUrl}/metrics`)
+    .then((r) => (r.ok ? r.text() : ""))
+    .catch(() => "");
+  const read = (suffix: string) =>
+    new Map(
+      [...text.matchAll(new RegExp(`^ai_stage_duration_seconds_${suffix}\\{[^}]*stage="([^"]+)"[^}]*\\} ([0-9.e+-]+)$`, "gm"))].map((m) => [
+        m[1]!,
+        Number(m[2]),
+      ]),
+    );
+  const sums = read("sum");
+  const counts = read("count");
+  if (!sums.size) return null;
+  return Object.fromEntries([...sums].map(([stage, sum]) => [stage, round((sum / (counts.get(stage) || 1)) * 1000, 2)]));
 }
 
 /** Waits for the outstanding events until all arrived, `deadline`, or STALL_S without any. */
