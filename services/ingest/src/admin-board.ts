@@ -4,10 +4,9 @@
  * for good), so queues are controlled through /api/admin instead. The gateway forwards
  * /admin to ingest only for admins; app.ts puts requireGateway and requireAdmin in front.
  * The UI is @bull-board/ui's own build, served from node_modules: nothing from a CDN.
+ * Bull Board is loaded on the first request to the board: few ingest replicas ever serve it,
+ * and loaded at start it would cost every one of them about 4 MiB.
  */
-import { createBullBoard } from "@bull-board/api";
-import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
-import { HonoAdapter } from "@bull-board/hono";
 import { HttpError } from "@pipeline/runtime/http";
 import type { Queue } from "bullmq";
 import { Hono } from "hono";
@@ -41,13 +40,24 @@ const withoutExternalAssets = (page: Response) =>
     })
     .transform(page);
 
-export function queueBoard(queues: Queue[]): Hono {
+/** Bull Board over `queues`, answering under QUEUE_BOARD_PATH. */
+async function loadBoard(queues: Queue[]): Promise<Hono> {
+  const [{ createBullBoard }, { BullMQAdapter }, { HonoAdapter }] = await Promise.all([
+    import("@bull-board/api"),
+    import("@bull-board/api/bullMQAdapter"),
+    import("@bull-board/hono"),
+  ]);
   const serverAdapter = new HonoAdapter(serveStatic).setBasePath(QUEUE_BOARD_PATH);
   createBullBoard({
     queues: queues.map((queue) => new BullMQAdapter(queue, { readOnlyMode: true })),
     serverAdapter,
     options: { uiConfig: { boardTitle: "Pipeline queues", hideDocsLink: true } },
   });
+  return new Hono().route(QUEUE_BOARD_PATH, serverAdapter.registerPlugin());
+}
+
+export function queueBoard(queues: Queue[]): Hono {
+  let board: Promise<Hono> | undefined;
   const app = new Hono();
   // Read-only mode hides the buttons and makes the board's actions answer 405; nothing but reads even reaches it.
   app.on(["POST", "PUT", "PATCH", "DELETE"], "*", () => {
@@ -64,6 +74,12 @@ export function queueBoard(queues: Queue[]): Hono {
     if (!c.req.path.startsWith(`${QUEUE_BOARD_PATH}/static/`)) c.res.headers.set("cache-control", "no-store");
     if (c.res.headers.get("content-type")?.startsWith("text/html")) c.res = withoutExternalAssets(c.res);
   });
-  app.route("/", serverAdapter.registerPlugin());
+  app.get("*", async (c) => {
+    board ??= loadBoard(queues).catch((error: unknown) => {
+      board = undefined; // tried again on the next request
+      throw error;
+    });
+    return (await board).fetch(c.req.raw);
+  });
   return app;
 }
