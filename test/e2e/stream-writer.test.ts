@@ -5,7 +5,18 @@
  * call with the write.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { ClientEvents, DeletionMarkers, deletionIdFor, outcomeIdFor, SocketStreamWriter } from "@pipeline/messaging";
+import type { JobData } from "@pipeline/contracts/jobs";
+import {
+  AI_JOB_NAME,
+  AI_QUEUE,
+  ClientEvents,
+  DeletionMarkers,
+  deletionIdFor,
+  jobKeyOf,
+  openQueue,
+  outcomeIdFor,
+  SocketStreamWriter,
+} from "@pipeline/messaging";
 import { socketStreamName } from "@pipeline/runtime/socket-stream";
 import { Redis } from "ioredis";
 import { Types } from "mongoose";
@@ -114,6 +125,30 @@ describe("ClientEvents.emit", () => {
       const mine = jobs.filter((job) => job.data.eventId === outcomeIdFor(assetId));
       expect(mine.map((job) => [job.id, job.data.runId])).toEqual([[outcomeIdFor(assetId), assetId]]);
     } finally {
+      await events.close();
+    }
+  });
+
+  test("a progress report sets its run's AI job progress in the same call, only while the job exists and the run is unfinished", async () => {
+    const events = new ClientEvents(redis, prefix);
+    const queue = openQueue<JobData>(AI_QUEUE, redis, prefix);
+    try {
+      const assetId = new Types.ObjectId().toHexString();
+      const data = { assetId, userId, imageUrl: "https://example.com/a.webp", category: "sneaker" as const, createdAt: timestamp(), attempt: 0 };
+      await queue.add(AI_JOB_NAME, data, { jobId: assetId });
+      await events.emit({ ...progress(assetId), runId: assetId });
+      // What BullMQ itself reads back (GET /api/assets/:id shows it).
+      expect((await queue.getJob(assetId))?.progress).toEqual({ stage: "analyzing", progress: 60 });
+      // After the run's final event the report is dropped, and the job keeps what it had.
+      await writer.write(processed(assetId), { final: outcomeIdFor(assetId) });
+      await events.emit({ ...progress(assetId), payload: { ...progress(assetId).payload, stage: "storing", progress: 85 }, runId: assetId });
+      expect((await queue.getJob(assetId))?.progress).toEqual({ stage: "analyzing", progress: 60 });
+      // A run with no job (removed, or never queued) gets no stray hash.
+      const orphan = new Types.ObjectId().toHexString();
+      await events.emit({ ...progress(orphan), runId: orphan });
+      expect(await redis.exists(jobKeyOf(prefix, AI_QUEUE, orphan))).toBe(0);
+    } finally {
+      await queue.close();
       await events.close();
     }
   });

@@ -3,7 +3,8 @@
  * events, their webhooks). A caller says what happened, with the run it
  * belongs to as a field; the event's route and id follow from its kind:
  * - `asset_progress` (best effort, may be lost): written straight into the
- *   sockets' stream, dropped once its run's final event is there;
+ *   sockets' stream, dropped once its run's final event is there; the same
+ *   call sets the run's AI job progress (what GET /api/assets/:id shows);
  * - `asset_processed` and `asset_deleted` (never lost): queued on
  *   `asset-outcomes` under their event id; one notifier takes each, writes it
  *   to the stream exactly once by that id, and fans it out to webhooks.
@@ -16,7 +17,7 @@ import type { Queue } from "bullmq";
 import { z } from "zod";
 import { deletionIdFor, outcomeIdFor } from "./ids.ts";
 import { DeletionMarkers } from "./markers.ts";
-import { OUTCOME_JOB_OPTIONS, OUTCOME_QUEUE, openQueue } from "./queues.ts";
+import { AI_QUEUE, jobKeyOf, OUTCOME_JOB_OPTIONS, OUTCOME_QUEUE, openQueue } from "./queues.ts";
 import { SocketStreamWriter, type WriteResult } from "./stream.ts";
 
 type EventOf<E extends ClientEventJob["event"]> = Extract<ClientEventJob, { event: E }>;
@@ -57,7 +58,10 @@ export class ClientEvents {
   readonly deletions: DeletionMarkers;
   private readonly stream: SocketStreamWriter;
 
-  constructor(connection: RedisClient, prefix: string) {
+  constructor(
+    connection: RedisClient,
+    private readonly prefix: string,
+  ) {
     this.queue = openQueue<QueuedEvent>(OUTCOME_QUEUE, connection, prefix);
     this.deletions = new DeletionMarkers(connection, prefix);
     // No trimming here: the notifiers trim the stream as they write final events.
@@ -71,7 +75,8 @@ export class ClientEvents {
   async emit(message: ClientMessage): Promise<WriteResult | undefined> {
     if (message.event === "asset_progress") {
       const { userId, event, payload } = clientEventJobSchema.parse(message) as EventOf<"asset_progress">;
-      return this.stream.write({ userId, event, payload }, { progressOf: message.runId });
+      const jobProgress = { jobKey: jobKeyOf(this.prefix, AI_QUEUE, message.runId), progress: { stage: payload.stage, progress: payload.progress } };
+      return this.stream.write({ userId, event, payload }, { progressOf: message.runId }, jobProgress);
     }
     const data = queued(message);
     await this.queue.add(data.event, data as never, { ...OUTCOME_JOB_OPTIONS, jobId: data.eventId, ...jobTraceOptions() });

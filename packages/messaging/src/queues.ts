@@ -99,6 +99,9 @@ export const outcomeLock = (lockMs: number): LockSettings => ({ durationMs: lock
 /** A webhook attempt lasts at most its timeout (plus DNS and bookkeeping): the lock is kept well past it. */
 export const webhookLock = (attemptTimeoutMs: number): LockSettings => ({ durationMs: attemptTimeoutMs + 30_000 });
 
+/** A job's hash as BullMQ keeps it (`<prefix>:<queue>:<id>`), for a script that sets one of its fields with another write. */
+export const jobKeyOf = (prefix: string, queue: PipelineQueue, jobId: string) => `${prefix}:${queue}:${jobId}`;
+
 /** A handle on one of the pipeline's queues (producers, the admin routes, metrics). */
 export function openQueue<D = unknown>(name: PipelineQueue, connection: RedisClient, prefix: string): Queue<D> {
   return new Queue<D>(name, { connection, prefix });

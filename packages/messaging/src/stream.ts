@@ -14,8 +14,9 @@ import { BROADCAST_MESSAGE, EMITTER_UID, EVENT_PACKET, socketStreamName } from "
 import { outcomeIdFor } from "./ids.ts";
 import { deletedAssetKey, EVENT_MARKER_TTL_S, writtenEventKey } from "./markers.ts";
 
-// KEYS: stream, deletion marker, event marker. ARGV: maxLen (0 = no trimming), uid, nsp, type, data,
-// role ("final": written once, by its marker; "progress": dropped once its run's final event is written; "": neither), marker TTL.
+// KEYS: stream, deletion marker, event marker, the run's job hash. ARGV: maxLen (0 = no trimming), uid, nsp, type, data,
+// role ("final": written once, by its marker; "progress": dropped once its run's final event is written; "": neither), marker TTL,
+// the job's progress (JSON, or '' for none): set on the job, if it still exists, with the write, so a report is one call, not two.
 // The event marker is checked before the deletion marker: a final event already written reports "duplicate", so its
 // webhooks still fan out (idempotently) even if the Asset was deleted since.
 const WRITE_EVENT = `
@@ -34,12 +35,26 @@ else
   id = redis.call('XADD', KEYS[1], '*', 'uid', ARGV[2], 'nsp', ARGV[3], 'type', ARGV[4], 'data', ARGV[5])
 end
 if ARGV[6] == 'final' then redis.call('SET', KEYS[3], id, 'EX', ARGV[7]) end
+if ARGV[8] ~= '' and redis.call('EXISTS', KEYS[4]) == 1 then redis.call('HSET', KEYS[4], 'progress', ARGV[8]) end
 return {'written', id}
 `;
 
 type WithScript = RedisClient & {
   writeClientEvent(
-    ...args: [stream: string, deletion: string, marker: string, maxLen: string, uid: string, nsp: string, type: string, data: string, role: string, ttl: string]
+    ...args: [
+      stream: string,
+      deletion: string,
+      marker: string,
+      job: string,
+      maxLen: string,
+      uid: string,
+      nsp: string,
+      type: string,
+      data: string,
+      role: string,
+      ttl: string,
+      progress: string,
+    ]
   ): Promise<[string, string]>;
 };
 
@@ -48,6 +63,12 @@ export type WriteResult = { status: "written" | "duplicate"; offset: string } | 
 
 /** How an event relates to its run: a final event has its own id; a progress report names its run. */
 export type StreamRole = { final: string } | { progressOf: string } | null;
+
+/** A BullMQ job's progress to set with a write: the job's hash (jobKeyOf) and the value `job.progress` will read. */
+export interface JobProgress {
+  jobKey: string;
+  progress: unknown;
+}
 
 export interface SocketStreamOptions {
   prefix: string;
@@ -63,13 +84,16 @@ export class SocketStreamWriter {
     redis: RedisClient,
     private readonly options: SocketStreamOptions,
   ) {
-    if (!("writeClientEvent" in redis)) redis.defineCommand("writeClientEvent", { numberOfKeys: 3, lua: WRITE_EVENT });
+    if (!("writeClientEvent" in redis)) redis.defineCommand("writeClientEvent", { numberOfKeys: 4, lua: WRITE_EVENT });
     this.redis = redis as WithScript;
     this.stream = socketStreamName(options.prefix);
   }
 
-  /** Writes one event (already checked against the client-event map) to its user's room. */
-  async write(valid: ClientEventJob, role: StreamRole): Promise<WriteResult> {
+  /**
+   * Writes one event (already checked against the client-event map) to its user's room; with `jobProgress`, also
+   * sets that BullMQ job's progress (its hash's `progress` field, what `job.progress` reads) when it is written.
+   */
+  async write(valid: ClientEventJob, role: StreamRole, jobProgress?: JobProgress): Promise<WriteResult> {
     const assetId = "assetId" in valid.payload ? valid.payload.assetId : "";
     const data = JSON.stringify({
       packet: { type: EVENT_PACKET, data: [valid.event, valid.payload], nsp: "/" },
@@ -86,6 +110,7 @@ export class SocketStreamWriter {
       this.stream,
       deletion,
       marker,
+      jobProgress?.jobKey ?? none,
       String(this.options.maxLen),
       EMITTER_UID,
       "/",
@@ -93,6 +118,7 @@ export class SocketStreamWriter {
       data,
       kind,
       String(EVENT_MARKER_TTL_S),
+      jobProgress ? JSON.stringify(jobProgress.progress) : "",
     );
     return status === "dropped" ? { status, offset: null } : { status: status as "written" | "duplicate", offset };
   }

@@ -259,8 +259,6 @@ export interface FakeJob {
   /** When the job was queued (ms since the epoch). */
   timestamp: number;
   updates: JobData[];
-  progress: AssetProgressState[];
-  updateProgress(progress: AssetProgressState): Promise<void>;
   delayedTo: { timestamp: number; token: string | undefined }[];
   updateData(data: JobData): Promise<void>;
   moveToDelayed(timestamp: number, token?: string): Promise<void>;
@@ -275,11 +273,7 @@ export function makeJob(init: { id: string; data: JobData; attemptsMade?: number
     opts: { attempts: init.attempts ?? 3 },
     timestamp: init.timestamp ?? Date.now(),
     updates: [],
-    progress: [],
     delayedTo: [],
-    async updateProgress(progress) {
-      job.progress.push(progress);
-    },
     async updateData(data) {
       job.updates.push(data);
       job.data = data;

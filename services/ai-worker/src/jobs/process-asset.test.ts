@@ -400,16 +400,16 @@ describe("finalizeFailure", () => {
 });
 
 describe("processAssetJob: progress and deletion", () => {
-  test("reports the four stages in order, on the job and to the owner's sockets, all before the outcome is published", async () => {
+  test("reports the four stages in order to the owner's sockets (the job's progress goes with each), all before the outcome is published", async () => {
     const deps = makeDeps();
     const { asset, assetId, job } = firstRun(deps);
 
     await processAssetJob(deps)(asBullJob(job));
 
     const stages: ProgressStage[] = ["downloading", "removing_background", "analyzing", "storing"];
-    expect(job.progress.map((p) => p.stage)).toEqual(stages);
-    expect(job.progress.map((p) => p.progress)).toEqual([10, 30, 60, 85]);
     const sent = deps.progressStream.emitted;
+    expect(sent.map((e) => ("stage" in e.payload ? e.payload.stage : null))).toEqual(stages);
+    expect(sent.map((e) => ("progress" in e.payload ? e.payload.progress : null))).toEqual([10, 30, 60, 85]);
     expect(sent.map((e) => e.event)).toEqual(stages.map(() => "asset_progress"));
     expect(sent.every((e) => e.userId === asset.userId.toHexString() && "assetId" in e.payload && e.payload.assetId === assetId)).toBe(true);
     expect(deps.events.published).toHaveLength(1);

@@ -30,7 +30,7 @@ export interface ProcessAssetDeps {
   remover: BackgroundRemover;
   analyzer: MetadataAnalyzer;
   events: Pick<ClientEvents, "emit">;
-  /** Stage reports to the job and the owner's sockets. */
+  /** Stage reports to the owner's sockets and the job. */
   progress: ProgressReporter;
   metrics: WorkerMetrics;
   logger: Logger;
@@ -86,7 +86,7 @@ export function processAssetJob(deps: ProcessAssetDeps) {
       // `attempt` is the 0-based number of the current attempt: written on retries only, so a first run saves a round trip.
       if (job.attemptsMade > 0) await job.updateData({ ...data.data, attempt: job.attemptsMade }).catch(() => undefined);
 
-      const run = deps.progress(job, { jobId, ...data.data }, log);
+      const run = deps.progress({ jobId, ...data.data }, log);
       progress = run;
       const result = await withAttemptSignal(deps.timeoutMs, shutdown, async (signal) => {
         stage = "downloading";
