@@ -5,7 +5,7 @@
 import type { AssetDoc } from "@pipeline/assets/model";
 import { TRANSITIONS, type TransitionName } from "@pipeline/assets/state-machine";
 import type { ActiveResult } from "@pipeline/assets/store";
-import type { AssetProgressState, AssetStatus, Category, ExtractedMetadata, MetadataSource } from "@pipeline/contracts/asset";
+import type { AssetStatus, Category, ExtractedMetadata, MetadataSource } from "@pipeline/contracts/asset";
 import { type ClientEventJob, clientEventJobSchema } from "@pipeline/contracts/events";
 import type { JobData } from "@pipeline/contracts/jobs";
 import { type ClientMessage, eventIdOf, type FinalMessage, type WriteResult } from "@pipeline/messaging";
