@@ -131,13 +131,15 @@ function unfilteredRows(scanlines: Uint8Array, width: number, height: number): R
 // Encoding
 
 /**
- * Encodes RGBA pixels as a PNG (alpha kept). Level 1 without adaptive filters:
- * on a cut-out (backdrop transparent and zeroed) it is about 3x cheaper than
- * the default level 6 for a file about 1.5x as large.
+ * Encodes RGBA pixels as a PNG (alpha kept). Level 2 without adaptive filters:
+ * on a cut-out (backdrop transparent and zeroed) it costs what level 1 does
+ * (1.0 ms for 600x400, 2.0-2.3 ms for 1024x1024, within the noise) for a file
+ * 25-48 % smaller (24.6 KB instead of 33.0; 38.5 instead of 73.6), and about a
+ * third of the default level 6; adaptive filtering would cost 5x.
  */
 export async function encodePng(img: RgbaImage): Promise<Uint8Array> {
   const png = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 4 } })
-    .png({ compressionLevel: 1, adaptiveFiltering: false })
+    .png({ compressionLevel: 2, adaptiveFiltering: false })
     .toBuffer();
   return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
 }
