@@ -36,7 +36,7 @@ import { BenchStack } from "./lib/stack.ts";
 
 const USAGE = `bun run bench [options]      (defaults; --quick changes those marked *)
   --quick              a shorter run for development
-  --rate 40            uploads per second offered (open loop)
+  --rate 100           uploads per second offered (open loop; the load point of the CPU targets)
   --duration 60*       seconds of load (quick: 20)
   --users 20           users, each with a socket
   --seed 100000        Assets stored before the last scenario (0 skips it)
@@ -91,7 +91,7 @@ function option(name: keyof typeof args, normal: number, quick = normal): number
 }
 
 const settings = {
-  ratePerS: option("rate", 40),
+  ratePerS: option("rate", 100),
   durationS: option("duration", 60, 20),
   users: option("users", 20),
   seed: option("seed", 100_000),
