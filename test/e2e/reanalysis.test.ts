@@ -169,6 +169,8 @@ describe("a filtered set, by an admin", () => {
     expect((await bulk({ filter: { category: "car" } })).status).toBe(400);
     expect((await bulk({ limit: 100_000 })).status).toBe(400);
     expect((await bulk({ cursor: "nope" })).status).toBe(400);
+    // Twelve characters pass ObjectId.isValid (as raw bytes) but are no nextCursor: refused, not read as "from the start".
+    expect((await bulk({ cursor: "abcdefghijkl" })).status).toBe(400);
     expect((await bulk({ filter: { status: "processing" } })).status).toBe(400);
     expect((await bulk({}, ownerToken)).status).toBe(403);
   });

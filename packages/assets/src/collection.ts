@@ -128,7 +128,7 @@ export abstract class AssetCollection {
     if (filter.processedBefore) query["aiMetadata.processedAt"] = { $lt: filter.processedBefore };
     if (filter.analyzer) query["aiMetadata.source.analyzer"] = filter.analyzer;
     if (filter.model) query["aiMetadata.source.model"] = filter.model;
-    if (afterId && isObjectId(afterId)) query._id = { $gt: new ObjectId(afterId) };
+    if (afterId !== undefined) query._id = { $gt: new ObjectId(afterId) }; // checked by the request schema (24 hex)
     const projection = { userId: 1, status: 1, category: 1, "images.original.url": 1, processingJobId: 1, reanalysis: 1 };
     return guardMongo(() => this.assets.find(query, { projection, sort: { _id: 1 }, limit }).toArray());
   }

@@ -1,6 +1,6 @@
 /** The admin API's wire shapes: AI jobs as operators see them (the dead-letter set) and retrying them, the queues' state and controls, and the dashboard's session. */
 import { z } from "zod";
-import { ANALYZERS, acceptedSchema, categorySchema, reanalysisAcceptedSchema } from "./asset.ts";
+import { ANALYZERS, acceptedSchema, categorySchema, objectIdSchema, reanalysisAcceptedSchema } from "./asset.ts";
 
 export const JOB_STATES = ["failed", "waiting", "active", "delayed", "completed"] as const;
 export const jobStateSchema = z.enum(JOB_STATES);
@@ -148,7 +148,7 @@ export const bulkReanalysisRequestSchema = z
       .max(REANALYZE_MAX_LIMIT)
       .default(REANALYZE_DEFAULT_LIMIT)
       .meta({ description: `Assets looked at in this call (default ${REANALYZE_DEFAULT_LIMIT}, at most ${REANALYZE_MAX_LIMIT})` }),
-    cursor: z.string().optional().meta({ description: "`nextCursor` of the previous answer, with the same filter" }),
+    cursor: objectIdSchema.optional().meta({ description: "`nextCursor` of the previous answer, with the same filter" }),
   })
   .strict()
   .meta({ id: "BulkReanalysisRequest" });

@@ -11,7 +11,6 @@ import type { Category, ReanalysisAccepted } from "@pipeline/contracts/asset";
 import { runIdFor } from "@pipeline/messaging";
 import { HttpError } from "@pipeline/runtime/http";
 import type { Logger } from "@pipeline/runtime/logger";
-import { ObjectId } from "mongodb";
 import type { AiJobProducer } from "../queue.ts";
 import { type AssetsService, jobDataOf } from "./assets-service.ts";
 
@@ -36,7 +35,6 @@ export class ReanalysisService {
   /** Up to `limit` matching Assets after `cursor`, in id order; the answer's cursor goes on from there. */
   async reanalyzeMatching(request: BulkReanalysisRequest): Promise<BulkReanalysis> {
     const { filter, limit, cursor } = request;
-    if (cursor !== undefined && !ObjectId.isValid(cursor)) throw new HttpError(400, "bad_request", "cursor is invalid");
     const matching: ReanalysisFilter = {
       statuses: filter.status ? [filter.status] : ["active", "failed"],
       category: filter.category,
