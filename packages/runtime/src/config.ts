@@ -18,6 +18,9 @@ export function loadConfig<S extends z.ZodType>(schema: S, env: Record<string, s
   throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
 }
 
+/** The store dialects (mongo.ts chooses one at connect; MONGO_DIALECT may also say `auto`). */
+export const MONGO_DIALECTS = ["mongodb", "ferretdb-v1"] as const;
+
 /** Environment values are strings; numbers are coerced and checked. */
 export const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 export const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
@@ -93,7 +96,7 @@ export const mongoConfigSchema = z.object({
     .regex(/^mongodb(\+srv)?:\/\/[^/]+\/[^/?]+/, "must be a mongodb:// URL with a database name")
     .default("mongodb://127.0.0.1:27017/collectibles"),
   /** Which store adapters the services use: `auto` asks the server (`buildInfo`) at connect and takes `ferretdb-v1` for FerretDB 1.x, else `mongodb`; `mongodb` or `ferretdb-v1` choose one. */
-  MONGO_DIALECT: z.enum(["auto", "mongodb", "ferretdb-v1"], { error: 'must be "auto", "mongodb" or "ferretdb-v1"' }).default("auto"),
+  MONGO_DIALECT: z.enum(["auto", ...MONGO_DIALECTS], { error: 'must be "auto", "mongodb" or "ferretdb-v1"' }).default("auto"),
 });
 
 export const jwtConfigSchema = z.object({

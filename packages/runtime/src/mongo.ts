@@ -17,12 +17,13 @@
  */
 import { type Collection, type Db, type IndexDescription, MongoClient, type MongoClientOptions } from "mongodb";
 import type { Registry } from "prom-client";
-import { ConfigError } from "./config.ts";
+import { ConfigError, MONGO_DIALECTS } from "./config.ts";
 import { DependencyError } from "./http.ts";
 import type { Logger } from "./logger.ts";
 import { counter } from "./metrics.ts";
 
-export const MONGO_DIALECTS = ["mongodb", "ferretdb-v1"] as const;
+export { MONGO_DIALECTS };
+
 export type MongoDialect = (typeof MONGO_DIALECTS)[number];
 export type MongoDialectSetting = MongoDialect | "auto";
 
