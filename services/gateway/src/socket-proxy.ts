@@ -18,6 +18,8 @@ export const SOCKET_PATH = "/socket.io/";
  * the gateway's short IDLE_TIMEOUT_S, so the request gets this limit instead (Bun's maximum is 255 s).
  */
 const POLL_TIMEOUT_S = 90;
+/** Frames a client may send before the notifier side of its WebSocket opens (a Socket.IO client sends a handful). */
+const MAX_PENDING_FRAMES = 64;
 /** Engine.IO's own answer for a session it does not hold: the client starts a new session. */
 const UNKNOWN_SESSION = JSON.stringify({ code: 1, message: "Session ID unknown" });
 /** Connection-level headers, and the ones fetch or the WebSocket client set themselves. */
@@ -88,7 +90,9 @@ export function createSocketProxy(deps: { pool: NotifierPool; logger: Pick<Logge
     for (const target of await pool.forNewSession()) {
       const answer = await forward(target, request, pathAndQuery, headers);
       if (!answer) continue;
-      const body = await answer.text();
+      // A notifier that drops the connection mid-answer counts as one that did not answer.
+      const body = await answer.text().catch(() => undefined);
+      if (body === undefined) continue;
       const newSid = sessionIdOf(body);
       if (answer.ok && newSid) pool.remember(newSid, target);
       return passOn(answer, body);
@@ -148,6 +152,8 @@ export function createSocketProxy(deps: { pool: NotifierPool; logger: Pick<Logge
     message(ws, message) {
       const upstream = ws.data.upstream;
       if (upstream?.readyState === WebSocket.OPEN) upstream.send(message);
+      // Held only until the notifier's side opens; a client that floods before then is told to come back.
+      else if (ws.data.pending.length >= MAX_PENDING_FRAMES) ws.close(1013, "too many frames before the notifier answered");
       else ws.data.pending.push(message);
     },
     close(ws, code, reason) {
