@@ -18,7 +18,10 @@ export async function migrateWebhooks(db: Db, to: MongoDialect, settings: StoreS
   try {
     await reconcileIndexes(db.collection(DELIVERIES_COLLECTION), to === "mongodb" ? ttl : [], to === "mongodb" ? [] : ttl, progress);
   } catch (error) {
-    // A server without TTL indexes keeps deliveries until the notifier's own sweep (its dialect's adapter) deletes them.
-    progress(`${DELIVERIES_COLLECTION}: the server refused the TTL index (${error instanceof Error ? error.message : String(error)})`);
+    // Only a server that is not MongoDB refuses it (FerretDB v1 with MONGO_DIALECT=mongodb forced): the rest of the
+    // migration goes on, and the operator is told that deliveries will not expire there (only the ferretdb-v1 adapter sweeps).
+    progress(
+      `${DELIVERIES_COLLECTION}: the server refused the TTL index, so deliveries will not expire under the mongodb dialect (${error instanceof Error ? error.message : String(error)})`,
+    );
   }
 }
